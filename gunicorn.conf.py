@@ -1,0 +1,32 @@
+"""gunicorn settings for Podium: gthread workers, models loaded after fork, logs to stdout/stderr.
+
+Every setting can be overridden with an environment variable (PODIUM_BIND, PODIUM_WORKERS, ...).
+"""
+
+import os
+
+_cores = os.cpu_count() or 1
+
+bind = os.environ.get("PODIUM_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("PODIUM_WORKERS", max(2, _cores)))
+threads = int(os.environ.get("PODIUM_THREADS", 4))
+worker_class = "gthread"
+# TensorFlow is not fork-safe: each worker imports it and loads its models after the fork.
+preload_app = False
+timeout = int(os.environ.get("PODIUM_TIMEOUT", 60))
+graceful_timeout = int(os.environ.get("PODIUM_GRACEFUL_TIMEOUT", 30))
+keepalive = int(os.environ.get("PODIUM_KEEPALIVE", 5))
+accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None  # empty: no access log
+errorlog = "-"
+loglevel = os.environ.get("PODIUM_GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+# Each worker sizes TensorFlow's thread pools to its share of the cores.
+os.environ.setdefault("PODIUM_FRAMEWORK_THREADS", str(max(1, _cores // workers)))
+
+
+def post_worker_init(worker):
+    """Start loading and polling the model store inside the freshly forked worker."""
+    app = worker.wsgi
+    service = getattr(app, "extensions", {}).get("podium.service")
+    if service is not None and app.config.get("BACKGROUND_LOADING", True):
+        service.start()

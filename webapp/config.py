@@ -1,0 +1,41 @@
+"""Every setting with its default. Override any of them with a `PODIUM_<NAME>` environment variable
+(values are parsed as JSON when they can be: `PODIUM_POLL_INTERVAL=0.5`, `PODIUM_TRUSTED_MODELS='["m"]'`).
+"""
+
+from __future__ import annotations
+
+DEFAULTS: dict[str, object] = {
+    # where models live; relative paths are taken from the current directory
+    "MODEL_STORE": "model_store",
+    # seconds between two scans of the store by each worker
+    "POLL_INTERVAL": 2.0,
+    # models whose pickle/joblib artifacts may be loaded (pickle runs code: opt in per model)
+    "TRUSTED_MODELS": [],
+    # largest request body in bytes (uploads included)
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # most rows (or images) in one prediction request
+    "MAX_BATCH_ROWS": 10_000,
+    # most pixels in one uploaded image, checked before decoding
+    "MAX_IMAGE_PIXELS": 25_000_000,
+    # TensorFlow intra/inter-op threads per worker; 0 = cores / workers
+    "FRAMEWORK_THREADS": 0,
+    # seconds a verified basic-auth credential is remembered (0 = verify every request)
+    "AUTH_CACHE_SECONDS": 60,
+    # failed logins per (user, client) within AUTH_LOCKOUT_WINDOW before answering 429
+    "AUTH_MAX_FAILURES": 10,
+    "AUTH_LOCKOUT_WINDOW": 300,
+    # users file, relative to the instance folder
+    "USERS_FILE": "users.json",
+    # proxies in front of Podium that set X-Forwarded-For / -Proto / -Host / -Prefix (0 = none)
+    "PROXY_FIX_FOR": 0,
+    "PROXY_FIX_PROTO": 0,
+    "PROXY_FIX_HOST": 0,
+    "PROXY_FIX_PREFIX": 0,
+    # "text" or "json" (one JSON object per line, with the request id)
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # load and poll the store in a background thread (tests turn it off and refresh by hand)
+    "BACKGROUND_LOADING": True,
+    # create an admin with a random password when no users file exists
+    "CREATE_ADMIN": True,
+}

@@ -1,0 +1,43 @@
+"""Probes for the proxy and orchestrator (no auth) and the authenticated resource stats."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from .auth import auth
+from .serving import stats
+
+bp = Blueprint("ops", __name__)
+
+
+def _service():
+    return current_app.extensions["podium.service"]
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the process answers. Never depends on a model."""
+    return jsonify(status="alive")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: every version the store says to serve has loaded and answered a warm-up."""
+    service = _service()
+    ready = service.ready()
+    models = {name: {str(v): lv.state.value for v, lv in view.versions.items()}
+              for name, view in service.models().items()}
+    return jsonify(ready=ready, models=models), 200 if ready else 503
+
+
+@bp.get("/api/")
+@bp.get("/api")
+def api_root():
+    """Liveness document for KServe's V1 client, and a map of the APIs."""
+    return jsonify(status="alive", name="podium", apis={"v1": "/api/v1", "v2": "/api/v2"})
+
+
+@bp.get("/api/stats")
+@auth.login_required
+def api_stats():
+    return jsonify(stats.all_stats(_service()))

@@ -1,0 +1,190 @@
+"""Turn what callers send (feature rows, encoded images, ready-made tensors) into model batches.
+
+Every check here produces a message a person can act on, naming the model's real inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InvalidInput, PayloadTooLarge
+from .spec import ImageInput, ModelSpec
+
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
+DEFAULT_MAX_PIXELS = 25_000_000
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _bad_value(spec: ModelSpec, row: int, col: int, value: Any) -> InvalidInput:
+    shown = repr(value)[:40]
+    return InvalidInput(
+        f"Row {row}: feature '{spec.features[col].name}' must be a number, got {shown}"
+    )
+
+
+def _row_values(spec: ModelSpec, row: Any, index: int) -> Sequence[Any]:
+    """One row as a sequence of values in the manifest's feature order."""
+    names = spec.feature_names
+    if isinstance(row, dict):
+        unknown = [k for k in row if k not in set(names)]
+        if unknown:
+            raise InvalidInput(f"Row {index}: unknown feature {unknown[0]!r}; "
+                               f"{spec.name} expects {spec.describe_input()}")
+        missing = [n for n in names if n not in row]
+        if missing:
+            raise InvalidInput(f"Row {index}: missing feature {missing[0]!r}; "
+                               f"{spec.name} expects {spec.describe_input()}")
+        return [row[n] for n in names]
+    if not isinstance(row, list | tuple):
+        raise InvalidInput(f"Row {index} must be a list of {len(names)} numbers or an object "
+                           f"keyed by feature name; {spec.name} expects {spec.describe_input()}")
+    if len(row) != len(names):
+        raise InvalidInput(f"{spec.name} expects {spec.describe_input()}, got {len(row)} "
+                           f"in row {index}")
+    return row
+
+
+def rows_to_batch(spec: ModelSpec, rows: Any) -> np.ndarray:
+    """Feature rows (lists in manifest order, or objects keyed by feature name) → float32 [n, k]."""
+    if isinstance(rows, np.ndarray):
+        return check_tensor(spec, rows)
+    if not isinstance(rows, list):
+        raise InvalidInput(f"Expected a list of rows; {spec.name} expects {spec.describe_input()}")
+    out = np.empty((len(rows), len(spec.features)), dtype=np.float64)
+    for i, row in enumerate(rows):
+        values = _row_values(spec, row, i)
+        for j, value in enumerate(values):
+            if not _is_number(value):
+                raise _bad_value(spec, i, j, value)
+            try:
+                out[i, j] = value
+            except OverflowError:
+                raise InvalidInput(f"Row {i}: feature '{spec.features[j].name}' is out of range") from None
+    return check_finite(spec, out).astype(np.float32)
+
+
+def check_finite(spec: ModelSpec, batch: np.ndarray) -> np.ndarray:
+    """Refuse NaN and infinities, which no served model can use, naming the first offender."""
+    bad = ~np.isfinite(batch)
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        what = spec.features[where[1]].name if spec.features and batch.ndim == 2 else "a value"
+        raise InvalidInput(f"Row {where[0]}: {what} is {batch[tuple(where)]}; "
+                           f"{spec.name} needs finite numbers")
+    return batch
+
+
+def check_tensor(spec: ModelSpec, tensor: np.ndarray) -> np.ndarray:
+    """A ready-made numeric batch → float32 of the model's input shape (channel axis optional)."""
+    if tensor.dtype.kind not in "iuf":
+        raise InvalidInput(f"{spec.name} needs numbers, got {tensor.dtype} data")
+    expected = spec.input_shape
+    if spec.image is not None and spec.image.channels == 1 and tensor.shape[1:] == expected[:-1]:
+        tensor = tensor[..., np.newaxis]
+    if tensor.ndim != len(expected) + 1 or tensor.shape[1:] != expected:
+        raise InvalidInput(f"{spec.name} expects a batch of shape [-1, "
+                           f"{', '.join(map(str, expected))}], got {list(tensor.shape)}")
+    return check_finite(spec, tensor.astype(np.float32, copy=False))
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open and fully decode an encoded image, refusing bombs, oversize and non-images."""
+    if not data:
+        raise InvalidInput("The image is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise InvalidInput("The image has no pixels")
+            if width * height > max_pixels:
+                raise PayloadTooLarge(f"The image is {width}x{height} pixels; the limit is "
+                                      f"{max_pixels:,} pixels")
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PayloadTooLarge(f"The image is too large to decode safely: {exc}") from None
+    except UnidentifiedImageError:
+        raise InvalidInput("The file is not an image Podium can read (PNG, JPEG, GIF, BMP, "
+                           "WebP or TIFF)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidInput(f"The image is corrupt or truncated ({exc})") from None
+    return image
+
+
+def _to_gray_or_rgb(image: Image.Image, channels: int) -> np.ndarray:
+    """Normalise any mode (16-bit, alpha, palette, CMYK, 1-bit) to 8-bit L or RGB as floats."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        gray = np.clip(arr / top * 255.0, 0, 255)
+        return np.repeat(gray[..., None], channels, axis=-1) if channels == 3 else gray
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    image = image.convert("L" if channels == 1 else "RGB")
+    return np.asarray(image, dtype=np.float64)
+
+
+def _crop_to_ink(gray: np.ndarray) -> np.ndarray:
+    """Crop to the bounding box of the ink (high values) and pad it to a centred square."""
+    mask = gray > gray.max(initial=0) * 0.25
+    if not mask.any():
+        return gray
+    rows, cols = np.where(mask.any(axis=1))[0], np.where(mask.any(axis=0))[0]
+    ink = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    side = max(ink.shape[:2])
+    pad_y, pad_x = side - ink.shape[0], side - ink.shape[1]
+    widths = [(pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2)]
+    widths += [(0, 0)] * (ink.ndim - 2)
+    return np.pad(ink, widths)
+
+
+def image_to_example(spec: ImageInput, image: Image.Image) -> np.ndarray:
+    """One decoded image → float32 [h, w, c] as the manifest describes."""
+    arr = _to_gray_or_rgb(image, spec.channels)
+    light_background = math.isfinite(arr.mean()) and _border_mean(arr) > 127
+    if spec.invert == "always" or (spec.invert == "auto" and light_background):
+        arr = 255.0 - arr
+    if spec.fit == "bbox":
+        arr = _crop_to_ink(arr)
+        peak = arr.max(initial=0)
+        if peak > 0:
+            arr = arr * (255.0 / peak)
+    mode = "L" if spec.channels == 1 else "RGB"
+    resized = Image.fromarray(arr.astype(np.uint8), mode=mode).resize(
+        (spec.width, spec.height), Image.Resampling.BOX if spec.fit == "bbox" else Image.Resampling.BILINEAR
+    )
+    out = np.asarray(resized, dtype=np.float32) * np.float32(spec.scale / 255.0)
+    return out.reshape(spec.height, spec.width, spec.channels)
+
+
+def _border_mean(arr: np.ndarray) -> float:
+    edges = [arr[0], arr[-1], arr[:, 0], arr[:, -1]]
+    return float(np.mean([e.mean() for e in edges]))
+
+
+def images_to_batch(spec: ModelSpec, images: list[bytes], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Encoded images → float32 [n, h, w, c]; raises InvalidInput naming the bad item."""
+    if spec.image is None:
+        raise InvalidInput(f"{spec.name} takes {spec.describe_input()}, not images")
+    examples = []
+    for i, data in enumerate(images):
+        try:
+            examples.append(image_to_example(spec.image, decode_image(data, max_pixels)))
+        except (InvalidInput, PayloadTooLarge) as exc:
+            prefix = f"Image {i}: " if len(images) > 1 else ""
+            raise type(exc)(prefix + exc.message) from None
+    return np.stack(examples) if examples else np.empty((0, *spec.input_shape), np.float32)

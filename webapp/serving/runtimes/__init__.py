@@ -1,0 +1,34 @@
+"""One runtime per framework: load an artifact safely and run a batch on the fastest correct path.
+
+Frameworks are imported lazily, so a worker that serves only scikit-learn never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from webapp.serving.errors import InvalidInput
+from webapp.serving.spec import ModelSpec
+
+
+class Runtime(Protocol):
+    """A loaded model: `run` maps a float32 batch to probabilities (classifier) or values."""
+
+    path: str  # which call path serves it, shown in metadata and stats
+
+    def run(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1) -> Runtime:
+    """Load the version's artifact with the framework's safe loader; raises InvalidInput if refused."""
+    if spec.framework == "keras":
+        from .keras_runtime import KerasRuntime
+
+        return KerasRuntime.load(spec, threads=threads)
+    if spec.framework == "sklearn":
+        from .sklearn_runtime import SklearnRuntime
+
+        return SklearnRuntime.load(spec, trusted=trusted)
+    raise InvalidInput(f"Unknown framework {spec.framework!r}")

@@ -1,0 +1,154 @@
+"""Users in one JSON file in the instance folder: werkzeug password hashes and a role each.
+
+A password hash costs tens of milliseconds by design and basic auth sends the password on every
+request, so a verified credential is remembered for a short time under a keyed digest (never the
+password itself); the memory is dropped whenever the file changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+ROLES = ("admin", "user")
+MAX_PASSWORD = 1024  # longer ones are refused before hashing: bounded verification cost
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+class UserError(ValueError):
+    """A users-file operation was refused (unknown user, bad role, weak password)."""
+
+
+class UserStore:
+    def __init__(self, path: str | os.PathLike[str], cache_seconds: float = 60.0,
+                 max_failures: int = 10, lockout_window: float = 300.0) -> None:
+        self.path = Path(path)
+        self.cache_seconds = cache_seconds
+        self.max_failures, self.lockout_window = max_failures, lockout_window
+        self._key = secrets.token_bytes(32)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._users: dict[str, dict[str, str]] = {}
+        self._verified: dict[bytes, tuple[str, float]] = {}
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+
+    # -- the file -----------------------------------------------------------------------------
+    def _current(self) -> dict[str, dict[str, str]]:
+        try:
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            with self._lock:
+                self._users = self._read() if stamp else {}
+                self._verified.clear()
+                self._stamp = stamp
+        return self._users
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        users = data.get("users", {}) if isinstance(data, dict) else {}
+        return {k: v for k, v in users.items() if isinstance(v, dict) and "hash" in v}
+
+    def _write(self, users: dict[str, dict[str, str]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"users": users}, fh, indent=2, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    def list(self) -> dict[str, str]:
+        """{username: role}."""
+        return {name: u.get("role", "user") for name, u in sorted(self._current().items())}
+
+    def add(self, name: str, password: str, role: str = "user") -> None:
+        """Add or replace a user; raises UserError for a bad name, role or password."""
+        if not name or not name.isprintable() or ":" in name or len(name) > 64:
+            raise UserError("User names are 1-64 printable characters without ':'")
+        if role not in ROLES:
+            raise UserError(f"Role must be one of {ROLES}")
+        if not 8 <= len(password) <= MAX_PASSWORD:
+            raise UserError(f"Passwords are 8 to {MAX_PASSWORD} characters")
+        users = dict(self._current())
+        users[name] = {"hash": generate_password_hash(password), "role": role}
+        self._write(users)
+
+    def remove(self, name: str) -> None:
+        users = dict(self._current())
+        if users.pop(name, None) is None:
+            raise UserError(f"No user {name!r}")
+        self._write(users)
+
+    def set_password(self, name: str, password: str) -> None:
+        role = self.list().get(name)
+        if role is None:
+            raise UserError(f"No user {name!r}")
+        self.add(name, password, role)
+
+    def ensure_admin(self) -> str | None:
+        """Create `admin` with a random password if no users file exists; returns the password once.
+
+        The file is created with O_EXCL, so of several workers starting together only one wins.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(16)
+        users = {"admin": {"hash": generate_password_hash(password), "role": "admin"}}
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"users": users}, fh, indent=2)
+        return password
+
+    # -- checking credentials -----------------------------------------------------------------
+    def verify(self, name: str, password: str) -> str | None:
+        """The user's role when the credentials are right, else None; same cost for unknown users."""
+        users = self._current()
+        if len(password) > MAX_PASSWORD or len(name) > 256:
+            return None
+        digest = hmac.new(self._key, f"{name}\0{password}".encode("utf-8", "surrogatepass"),
+                          hashlib.sha256).digest()
+        cached = self._verified.get(digest)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        user = users.get(name)
+        ok = check_password_hash(user["hash"] if user else _DUMMY_HASH, password)
+        if not (ok and user):
+            return None
+        role = user.get("role", "user")
+        if self.cache_seconds > 0:
+            self._verified[digest] = (role, time.monotonic() + self.cache_seconds)
+        return role
+
+    def locked_out(self, name: str, client: str) -> float:
+        """Seconds until (name, client) may try again after too many failures; 0 when free."""
+        window = self._failures.get((name, client))
+        if not window:
+            return 0.0
+        cutoff = time.monotonic() - self.lockout_window
+        while window and window[0] < cutoff:
+            window.popleft()
+        if len(window) < self.max_failures:
+            return 0.0
+        return max(1.0, window[0] + self.lockout_window - time.monotonic())
+
+    def record_failure(self, name: str, client: str) -> None:
+        if len(self._failures) > 10_000:  # bounded memory under a spray of names
+            self._failures.clear()
+        self._failures.setdefault((name, client), deque(maxlen=self.max_failures)).append(
+            time.monotonic())
