@@ -51,11 +51,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _security_headers(app)
 
     from . import ops
-    from .api import v1
+    from .api import v1, v2
     from .pages import init_pages
 
     app.register_blueprint(ops.bp)
     v1.init_app(app)
+    v2.init_app(app)
     init_pages(app)
 
     from .cli import register_cli
@@ -87,6 +88,7 @@ def _proxy_fix(app: Flask) -> None:
 
 
 def _service(app: Flask) -> None:
+    from .serving.lifecycle import Lifecycle
     from .serving.service import ModelService, ServingOptions
 
     threads = int(app.config["FRAMEWORK_THREADS"]) or max(1, (os.cpu_count() or 1))
@@ -99,6 +101,7 @@ def _service(app: Flask) -> None:
     )
     service = ModelService(app.config["MODEL_STORE"], options)
     app.extensions["podium.service"] = service
+    app.extensions["podium.lifecycle"] = Lifecycle(service)
 
     @app.before_request
     def start_loading() -> None:
