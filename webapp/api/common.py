@@ -7,7 +7,7 @@ from typing import Any
 
 import flask_restful
 import orjson
-from flask import make_response, request
+from flask import g, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import http_error_response, json_error, serving_error_response
@@ -76,3 +76,8 @@ def uploaded_files() -> list[bytes] | None:
 
 def error(status: int, message: str):
     return json_error(status, message)
+
+
+def caller_key() -> str | None:
+    """Who is asking, for sticky traffic splits: X-Request-Key when given, else the user."""
+    return request.headers.get("X-Request-Key") or g.get("user")

@@ -177,8 +177,12 @@ class ModelService:
             raise ModelNotFound(name, version)
         return lv
 
-    def resolve(self, name: str, version: int | None = None, label: str | None = None) -> LoadedVersion:
-        """The AVAILABLE version a request names; raises ModelNotFound or ModelUnavailable."""
+    def resolve(self, name: str, version: int | None = None, label: str | None = None,
+                caller: str | None = None) -> LoadedVersion:
+        """The AVAILABLE version a request names; raises ModelNotFound or ModelUnavailable.
+
+        `caller` (the user or the X-Request-Key header) keeps a caller on one side of a traffic split.
+        """
         lv = self.lookup(name, version, label)
         if not lv.ready:
             detail = f": {lv.reason}" if lv.reason else ""
@@ -214,9 +218,9 @@ class ModelService:
                                   f"{self.options.max_batch_rows}")
 
     def predict(self, name: str, instances: Any, version: int | None = None,
-                label: str | None = None) -> Prediction:
+                label: str | None = None, caller: str | None = None) -> Prediction:
         """Run one batch; raises ServingError subclasses with a caller-facing message."""
-        lv = self.resolve(name, version, label)
+        lv = self.resolve(name, version, label, caller)
         assert lv.spec is not None
         started = time.perf_counter()
         ok, rows = False, 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_restful import Resource
 
-from webapp.api.common import read_json_body, require_object, uploaded_files
+from webapp.api.common import caller_key, read_json_body, require_object, uploaded_files
 from webapp.auth import auth
 from webapp.serving.errors import InvalidInput
 from webapp.serving.registry import parse_version
@@ -63,7 +63,7 @@ class ModelVerb(Resource):
 
     def post(self, name: str, verb: str, version: str | None = None, label: str | None = None):
         number, label = target(version, label)
-        spec = service().resolve(name, number, label).spec
+        spec = service().resolve(name, number, label, caller_key()).spec
         files = uploaded_files()
         if files is not None:
             instances, columnar, body = files, False, {}
@@ -73,7 +73,7 @@ class ModelVerb(Resource):
                 instances, columnar = codec.parse_predict(body, spec)
             else:
                 instances, columnar = codec.parse_examples(body, spec, verb), False
-        prediction = service().predict(name, instances, number, label)
+        prediction = service().predict(name, instances, number, label, caller_key())
         if verb == "classify":
             return codec.encode_classify(prediction), 200, served_headers(prediction.version)
         if verb == "regress":
