@@ -82,7 +82,8 @@ def _json_numbers(name: str, datatype: str, flat: list[Any]) -> np.ndarray:
         if flat and (min(flat) < info.min or max(flat) > info.max):
             raise InvalidInput(f"Input '{name}': a value is out of range for {datatype}")
     try:
-        return np.array(flat, dtype=dtype)
+        with np.errstate(over="ignore"):  # FP16 overflow gives inf, refused later as not finite
+            return np.array(flat, dtype=dtype)
     except OverflowError:
         raise InvalidInput(f"Input '{name}': a value is out of range for {datatype}") from None
 
@@ -140,4 +141,5 @@ def as_float32(tensor: Tensor) -> np.ndarray:
     if tensor.datatype in ("BYTES", "BOOL"):
         raise InvalidInput(f"Input '{tensor.name}': the model needs numbers, got {tensor.datatype}")
     assert isinstance(tensor.value, np.ndarray)
-    return tensor.value.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf is refused later as not finite
+        return tensor.value.astype(np.float32, copy=False)
