@@ -238,3 +238,11 @@ def test_repository_index_load_unload(app, admin_headers, user_headers):
     missing = client.post("/api/v2/repository/models/nope/load", headers=admin_headers)
     assert missing.status_code == 404
     assert "error" in missing.get_json()
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json", "text/plain",
+                                          "application/x-www-form-urlencoded", "application/octet-stream"])
+def test_any_content_type_is_read_as_the_protocol_body(client, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    result = decoded(infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS)]}, headers=headers))
+    assert result["decoded"]["label"] == ["setosa", "virginica", "versicolor"]
