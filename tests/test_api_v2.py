@@ -246,3 +246,19 @@ def test_any_content_type_is_read_as_the_protocol_body(client, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     result = decoded(infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS)]}, headers=headers))
     assert result["decoded"]["label"] == ["setosa", "virginica", "versicolor"]
+
+
+def test_statistics_count_requests_per_version(client, user_headers):
+    def stats(url: str) -> dict:
+        r = client.get(url, headers=user_headers)
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return r.get_json()["model_stats"]
+
+    before = stats("/api/v2/models/iris/versions/1/stats")[0]
+    decoded(infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS)]}, path="/versions/1"))
+    after = stats("/api/v2/models/iris/versions/1/stats")[0]
+    assert after["execution_count"] == before["execution_count"] + 1
+    assert after["inference_count"] == before["inference_count"] + 3
+    assert after["inference_stats"]["success"]["ns"] > before["inference_stats"]["success"]["ns"]
+    assert {s["name"] for s in stats("/api/v2/models/stats")} == set(MODELS)
+    assert [s["version"] for s in stats("/api/v2/models/iris/stats")] == ["1", "2"]

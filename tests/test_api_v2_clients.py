@@ -179,6 +179,8 @@ def test_tritonclient_and_kserve_wire_on_every_demo_model(model_store, tmp_path)
         assert {"binary_tensor_data", "classification", "model_repository"} <= set(extensions)
         for name in (*TABULAR, "digits"):
             check_triton_model(client, server.url, model_store, name)
+        stats = client.get_inference_statistics("iris")["model_stats"]
+        assert {s["version"] for s in stats} == {"1", "2"}
 
         wire = KServeWire(server.url + "/api", USER)
         assert wire.is_server_live("v2")

@@ -92,3 +92,27 @@ def index_entries(models: dict[str, ModelView], ready_only: bool) -> list[dict[s
                 continue
             entries.append({"name": name, "version": str(number), "state": state, "reason": reason})
     return entries
+
+
+def _duration(count: int, ms: float) -> dict[str, int]:
+    return {"count": count, "ns": int(ms * 1_000_000)}
+
+
+def version_stats(lv: LoadedVersion) -> dict[str, Any]:
+    """Triton's statistics for one version, from this worker's counters (each worker counts its own).
+
+    Podium times a whole request, so success/compute_infer carry the total time of all requests and
+    queue/compute_input/compute_output are zero; last_inference is not tracked (0).
+    """
+    c = lv.counters.as_dict()
+    ok = c["requests"] - c["errors"]
+    total = _duration(ok, lv.counters.total_latency_ms)
+    zero = _duration(0, 0.0)
+    return {
+        "name": lv.name, "version": str(lv.version), "last_inference": 0,
+        "inference_count": c["rows"], "execution_count": c["requests"],
+        "inference_stats": {"success": total, "fail": _duration(c["errors"], 0.0), "queue": zero,
+                            "compute_input": zero, "compute_infer": total, "compute_output": zero,
+                            "cache_hit": zero, "cache_miss": zero},
+        "batch_stats": [],
+    }

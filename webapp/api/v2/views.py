@@ -117,6 +117,21 @@ def model_config(name: str, version: str | None = None):
     return jsonify(metadata.model_config(lv, service().options.max_batch_rows))
 
 
+@bp.get("/models/stats")
+@bp.get(MODEL + "/stats")
+@bp.get(VERSIONED + "/stats")
+@auth.login_required
+def model_stats(name: str | None = None, version: str | None = None):
+    """Triton's statistics extension, per worker; not advertised since workers count apart."""
+    if name is None:
+        versions = [lv for view in service().models().values() for lv in view.versions.values()]
+    elif version is None:
+        versions = list(service().model(name).versions.values())
+    else:
+        versions = [service().lookup(name, number(version))]
+    return jsonify(model_stats=[metadata.version_stats(lv) for lv in versions])
+
+
 @bp.post(MODEL + "/infer")
 @bp.post(VERSIONED + "/infer")
 @auth.login_required
