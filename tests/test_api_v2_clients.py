@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 
+import ml_dtypes
 import numpy as np
 import pytest
 import requests
@@ -82,6 +83,19 @@ def check_triton_model(client, url: str, store, name: str) -> None:
         np.testing.assert_array_equal(from_png, by_v1)
     gz = client.infer(name, [_fp32_input(name, x)], request_compression_algorithm="gzip")
     np.testing.assert_array_equal(gz.as_numpy(output), expected)
+
+
+def check_triton_datatypes(client, url: str) -> None:
+    """Whole-number rows, exact in every datatype, give /api/v1's float numbers."""
+    rows = np.array([[5, 3, 1, 0], [7, 3, 5, 2]])
+    expected = v1_predictions(url, "iris", rows.astype(float).tolist())
+    for datatype, dtype in (("FP16", np.float16), ("FP64", np.float64), ("INT64", np.int64),
+                            ("UINT8", np.uint8), ("BF16", ml_dtypes.bfloat16)):
+        for binary in ((True,) if datatype == "BF16" else (True, False)):
+            tensor = triton.InferInput("input", [2, 4], datatype)
+            tensor.set_data_from_numpy(rows.astype(dtype), binary_data=binary)
+            result = client.infer("iris", [tensor])
+            np.testing.assert_array_equal(result.as_numpy("probabilities"), expected, err_msg=datatype)
 
 
 def _fp32_input(name: str, x: np.ndarray):
@@ -179,6 +193,7 @@ def test_tritonclient_and_kserve_wire_on_every_demo_model(model_store, tmp_path)
         assert {"binary_tensor_data", "classification", "model_repository"} <= set(extensions)
         for name in (*TABULAR, "digits"):
             check_triton_model(client, server.url, model_store, name)
+        check_triton_datatypes(client, server.url)
         stats = client.get_inference_statistics("iris")["model_stats"]
         assert {s["version"] for s in stats} == {"1", "2"}
 
