@@ -262,3 +262,20 @@ def test_statistics_count_requests_per_version(client, user_headers):
     assert after["inference_stats"]["success"]["ns"] > before["inference_stats"]["success"]["ns"]
     assert {s["name"] for s in stats("/api/v2/models/stats")} == set(MODELS)
     assert [s["version"] for s in stats("/api/v2/models/iris/stats")] == ["1", "2"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_large_answers_are_compressed_when_accepted(client, demo_store, encoding):
+    x, _ = heldout(demo_store, "digits", 64)
+    doc = {"inputs": [tensor("image", x)], "parameters": {"binary_data_output": True}}
+    plain = infer(client, "digits", doc, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    packed = infer(client, "digits", doc, headers={"Accept-Encoding": encoding})
+    assert packed.headers["Content-Encoding"] == encoding
+    length = "Inference-Header-Content-Length"
+    assert packed.headers[length] == plain.headers[length]
+    body = gzip.decompress(packed.get_data()) if encoding == "gzip" else zlib.decompress(packed.get_data())
+    assert body == plain.get_data()
+    small = infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS[:1])]},
+                  headers={"Accept-Encoding": encoding})
+    assert "Content-Encoding" not in small.headers

@@ -81,8 +81,9 @@ def check_triton_model(client, url: str, store, name: str) -> None:
         from_png = triton_infer(client, name, pngs, "BYTES", True).as_numpy(output)
         by_v1 = v1_predictions(url, name, [{"b64": base64.b64encode(p).decode()} for p in pngs])
         np.testing.assert_array_equal(from_png, by_v1)
-    gz = client.infer(name, [_fp32_input(name, x)], request_compression_algorithm="gzip")
-    np.testing.assert_array_equal(gz.as_numpy(output), expected)
+    gz = client.infer(name, [_fp32_input(name, np.tile(x, (40,) + (1,) * (x.ndim - 1)))],
+                      request_compression_algorithm="gzip", response_compression_algorithm="gzip")
+    np.testing.assert_array_equal(gz.as_numpy(output), np.tile(expected, (40,) + (1,) * (expected.ndim - 1)))
 
 
 def check_triton_datatypes(client, url: str) -> None:

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from webapp.api.common import caller_key, dumps
 from webapp.api.v2 import codec, metadata
-from webapp.api.v2.binary import HEADER, BinarySection, decompress, split_body
+from webapp.api.v2.binary import HEADER, BinarySection, compress, decompress, split_body
 from webapp.auth import auth
 from webapp.serving.errors import InvalidInput, ModelUnavailable
 from webapp.serving.registry import parse_version
@@ -18,6 +18,7 @@ from webapp.serving.service import ModelService
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 SERVER_VERSION = "1.0.0"
+COMPRESS_FROM = 1024  # bytes; smaller answers are not worth compressing
 MODEL = "/models/<name>"
 VERSIONED = "/models/<name>/versions/<version>"
 
@@ -146,11 +147,18 @@ def infer(name: str, version: str | None = None):
 
 
 def infer_response(doc: dict[str, Any], chunks: list[bytes]) -> Response:
+    """JSON, or JSON + binary outputs; gzip/deflate when the client accepts it and it is worth it."""
     head = dumps(doc)
-    if not chunks:
-        return Response(head, mimetype="application/json")
-    response = Response(b"".join([head, *chunks]), mimetype="application/octet-stream")
-    response.headers[HEADER] = str(len(head))
+    body = b"".join([head, *chunks])
+    response = Response(mimetype="application/octet-stream" if chunks else "application/json")
+    if chunks:
+        response.headers[HEADER] = str(len(head))  # of the uncompressed JSON, as Triton sends it
+    encoding = request.accept_encodings.best_match(("gzip", "deflate"))
+    if encoding and len(body) >= COMPRESS_FROM:
+        body = compress(body, encoding)
+        response.headers["Content-Encoding"] = encoding
+    response.vary.add("Accept-Encoding")
+    response.set_data(body)
     return response
 
 
