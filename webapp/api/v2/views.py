@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from flask import Blueprint, current_app, g, jsonify, request
 
-import orjson
-from flask import Blueprint, Response, current_app, g, jsonify, request
-
-from webapp.api.common import caller_key, dumps
+from webapp.api.common import caller_key
 from webapp.api.v2 import codec, metadata
-from webapp.api.v2.binary import HEADER, BinarySection, compress, decompress, split_body
+from webapp.api.v2.binary import HEADER, BinarySection, split_body
+from webapp.api.v2.body import infer_response, loads, optional_object, request_body
 from webapp.auth import auth
 from webapp.serving.errors import InvalidInput, ModelUnavailable
 from webapp.serving.registry import parse_version
@@ -18,7 +15,6 @@ from webapp.serving.service import ModelService
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 SERVER_VERSION = "1.0.0"
-COMPRESS_FROM = 1024  # bytes; smaller answers are not worth compressing
 MODEL = "/models/<name>"
 VERSIONED = "/models/<name>/versions/<version>"
 
@@ -32,40 +28,6 @@ def number(version: str | None) -> int | None:
         return parse_version(version)
     except ValueError:
         raise InvalidInput(f"Failed to convert version: {version[:40]!r} is not a positive integer") from None
-
-
-def loads(data: bytes) -> Any:
-    """JSON from bytes: orjson first, the stdlib for what orjson refuses (NaN, Infinity)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    if not data.strip():
-        raise InvalidInput("JSON Parse error: The document is empty")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput("JSON Parse error: the body is not valid UTF-8") from None
-    except RecursionError:
-        raise InvalidInput("JSON Parse error: the document is nested too deeply") from None
-    except ValueError as exc:
-        raise InvalidInput(f"JSON Parse error: {exc}") from None
-
-
-def request_body() -> bytes:
-    """The raw body, any Content-Type, decompressed under the body size limit."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 32 * 1024 * 1024
-    return decompress(request.get_data(cache=False), request.headers.get("Content-Encoding"), limit)
-
-
-def optional_object(body: bytes, what: str) -> dict[str, Any]:
-    """An optional JSON object body (tritonclient often sends none at all)."""
-    if not body.strip():
-        return {}
-    doc = loads(body)
-    if not isinstance(doc, dict):
-        raise InvalidInput(f"The {what} body must be a JSON object")
-    return doc
 
 
 # -- server ---------------------------------------------------------------------------------------
@@ -144,22 +106,6 @@ def infer(name: str, version: str | None = None):
     req = codec.parse_request(loads(header), BinarySection(binary), lv.spec, len(body))
     prediction = service().predict(name, req.instances, lv.version, None, caller_key())
     return infer_response(*codec.encode_response(prediction, req))
-
-
-def infer_response(doc: dict[str, Any], chunks: list[bytes]) -> Response:
-    """JSON, or JSON + binary outputs; gzip/deflate when the client accepts it and it is worth it."""
-    head = dumps(doc)
-    body = b"".join([head, *chunks])
-    response = Response(mimetype="application/octet-stream" if chunks else "application/json")
-    if chunks:
-        response.headers[HEADER] = str(len(head))  # of the uncompressed JSON, as Triton sends it
-    encoding = request.accept_encodings.best_match(("gzip", "deflate"))
-    if encoding and len(body) >= COMPRESS_FROM:
-        body = compress(body, encoding)
-        response.headers["Content-Encoding"] = encoding
-    response.vary.add("Accept-Encoding")
-    response.set_data(body)
-    return response
 
 
 # -- model repository extension -------------------------------------------------------------------
