@@ -279,3 +279,24 @@ def test_large_answers_are_compressed_when_accepted(client, demo_store, encoding
     small = infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS[:1])]},
                   headers={"Accept-Encoding": encoding})
     assert "Content-Encoding" not in small.headers
+
+
+def test_a_broken_model_makes_the_server_unready_but_not_dead(app, model_store, user_headers):
+    """Row 50: live stays true, ready turns false, the broken model is not ready, the others serve."""
+    version = model_store / "wine" / "1"
+    (version / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    (version / "model.json").write_text((version / "model.json").read_text())  # a new identity: reload
+    app.extensions["podium.service"].refresh()
+    client = app.test_client()
+    assert client.get("/api/v2/health/live").status_code == 200
+    ready = client.get("/api/v2/health/ready")
+    assert (ready.status_code, ready.get_json()) == (503, {"ready": False})
+    assert client.get("/api/v2/models/wine/ready", headers=user_headers).status_code == 503
+    failed = infer(client, "wine", {"inputs": [tensor("input", np.zeros((1, 13), np.float32))]})
+    assert failed.status_code == 503
+    assert "FAILED" in failed.get_json()["error"]
+    index = client.post("/api/v2/repository/index", headers=user_headers).get_json()
+    wine = next(e for e in index if e["name"] == "wine")
+    assert wine["state"] == "UNAVAILABLE"
+    assert wine["reason"]
+    assert decoded(infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS)]}))["model_version"] == "2"
