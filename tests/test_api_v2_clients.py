@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 
@@ -114,6 +115,21 @@ def wait_for(predicate, what: str, seconds: float = 20.0) -> None:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def declared_gigabyte_is_refused_at_once(url: str) -> None:
+    """Row 22: a 1 GiB Content-Length gets 413 JSON from the header, before any body is sent."""
+    host, port = url.removeprefix("http://").split(":")
+    token = base64.b64encode(f"{USER[0]}:{USER[1]}".encode()).decode()
+    head = (f"POST /api/v2/models/iris/infer HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {token}\r\n"
+            f"Content-Length: {2**30}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode() + b"{}")
+        answer = b""
+        while len(answer) < 65536 and (chunk := sock.recv(65536)):  # the server closes after it
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"error"' in answer
+
+
 class KServeWire:
     """The HTTP requests kserve's InferenceRESTClient makes, v2 and v1, with requests."""
 
@@ -195,6 +211,7 @@ def test_tritonclient_and_kserve_wire_on_every_demo_model(model_store, tmp_path)
         for name in (*TABULAR, "digits"):
             check_triton_model(client, server.url, model_store, name)
         check_triton_datatypes(client, server.url)
+        declared_gigabyte_is_refused_at_once(server.url)
         stats = client.get_inference_statistics("iris")["model_stats"]
         assert {s["version"] for s in stats} == {"1", "2"}
 
