@@ -9,9 +9,6 @@ from webapp.api.common import PodiumApi, error
 
 from . import resources
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-
-
 class ModelNameConverter(BaseConverter):
     """A model name segment: anything but '/' and ':' (validated against the store later)."""
 
@@ -23,6 +20,8 @@ def _routes(base: str) -> list[str]:
 
 
 def init_app(app) -> None:
+    # a fresh blueprint per app: flask-restful records setup on it, so one app per process otherwise
+    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     app.url_map.converters["model"] = ModelNameConverter
     api = PodiumApi(bp)
     api.add_resource(resources.ModelList, "/models", endpoint="models")
