@@ -9,6 +9,7 @@ from webapp.api.common import PodiumApi, error
 
 from . import resources
 
+
 class ModelNameConverter(BaseConverter):
     """A model name segment: anything but '/' and ':' (validated against the store later)."""
 
