@@ -36,7 +36,7 @@ class UserStore:
         self.max_failures, self.lockout_window = max_failures, lockout_window
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._users: dict[str, dict[str, str]] = {}
         self._verified: dict[bytes, tuple[str, float]] = {}
         self._failures: dict[tuple[str, str], deque[float]] = {}
@@ -45,7 +45,7 @@ class UserStore:
     def _current(self) -> dict[str, dict[str, str]]:
         try:
             st = self.path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # writes replace the file: new inode
         except FileNotFoundError:
             stamp = None
         if stamp != self._stamp:
