@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import os
 import re
 import stat
@@ -149,16 +151,21 @@ def test_password_hashes_not_passwords_are_stored(app):
     assert "scrypt:" in text or "pbkdf2:" in text
 
 
-def _first_start(demo_store, instance):
-    return create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
-                       "SECRET_KEY": "x", "USERS_FILE": str(instance / "users.json")})
+def _first_start(demo_store, instance, printed: io.StringIO):
+    """create_app as a worker's first start; what it prints goes to `printed`.
+
+    (Not capsys: create_app sets up logging on the current stderr, which capsys closes afterwards.)
+    """
+    with contextlib.redirect_stdout(printed):
+        return create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
+                           "SECRET_KEY": "x", "USERS_FILE": str(instance / "users.json")})
 
 
-def test_first_start_creates_admin_once_with_a_random_password(demo_store, tmp_path, capsys):
-    app = _first_start(demo_store, tmp_path)
-    printed = capsys.readouterr().out
-    match = re.search(r"password:\s+(\S+)", printed)
-    assert match, printed
+def test_first_start_creates_admin_once_with_a_random_password(demo_store, tmp_path):
+    printed = io.StringIO()
+    app = _first_start(demo_store, tmp_path, printed)
+    match = re.search(r"password:\s+(\S+)", printed.getvalue())
+    assert match, printed.getvalue()
     password = match.group(1)
     assert len(password) >= 16
     path = tmp_path / "users.json"
@@ -166,31 +173,40 @@ def test_first_start_creates_admin_once_with_a_random_password(demo_store, tmp_p
     assert password not in path.read_text()
     client = app.test_client()
     assert client.get("/api/v1/models", headers=basic(("admin", password))).status_code == 200
-    _first_start(demo_store, tmp_path)
-    assert "password" not in capsys.readouterr().out
-    other = tmp_path / "other"
-    _first_start(demo_store, other)
-    assert password not in capsys.readouterr().out  # a different random password each time
+    again = io.StringIO()
+    _first_start(demo_store, tmp_path, again)
+    assert "password" not in again.getvalue()
+    elsewhere = io.StringIO()
+    _first_start(demo_store, tmp_path / "other", elsewhere)
+    assert "created the user 'admin'" in elsewhere.getvalue()
+    assert password not in elsewhere.getvalue()  # a different random password each time
 
 
-def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path, capsys):
+def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path):
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
+    printed = io.StringIO()
+    users = tmp_path / "users.json"
 
     def start() -> None:
         barrier.wait()
         try:
-            _first_start(demo_store, tmp_path)
+            create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
+                        "SECRET_KEY": "x", "USERS_FILE": str(users)})
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with contextlib.redirect_stdout(printed):  # one swap around all four threads
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert errors == []
-    out = capsys.readouterr().out
-    assert out.count("created the user 'admin'") == 1
-    password = re.search(r"password:\s+(\S+)", out).group(1)
-    assert UserStore(tmp_path / "users.json").verify("admin", password) == "admin"
+    assert printed.getvalue().count("created the user 'admin'") == 1
+    password = re.search(r"password:\s+(\S+)", printed.getvalue()).group(1)
+    assert UserStore(users).verify("admin", password) == "admin"
+    # and a whole app starting now on the same folder creates nobody
+    later = io.StringIO()
+    _first_start(demo_store, tmp_path, later)
+    assert "created the user" not in later.getvalue()
