@@ -205,10 +205,10 @@ def main() -> None:
     local = in_process(store, args.calls, budget)
     http, memory = over_http(store, args.http_calls, args.workers, budget)
     print(f"\nSingle-request latency ({os.cpu_count()} cores, {args.workers} gunicorn workers)")
-    print(f"{'path':<12}{'model':<22}{'n':>6}{'median ms':>12}{'p99 ms':>10}")
+    print(f"{'path':<14}{'model':<22}{'n':>6}{'median ms':>12}{'p99 ms':>10}")
     for where, table in (("in-process", local), ("HTTP /api/v1", http)):
         for name, row in table.items():
-            print(f"{where:<12}{name:<22}{row['n']:>6}{row['median_ms']:>12.3f}{row['p99_ms']:>10.3f}")
+            print(f"{where:<14}{name:<22}{row['n']:>6}{row['median_ms']:>12.3f}{row['p99_ms']:>10.3f}")
     print("\nPer-worker memory with every demo model loaded")
     for pid, row in sorted(memory.items()):
         print(f"  worker pid {pid}: RSS {row['rss_mb']} MB, {row['versions_loaded']} versions loaded, "
