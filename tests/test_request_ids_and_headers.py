@@ -115,3 +115,21 @@ def test_no_debug_surface(shared_app, client):
     assert shared_app.debug is False
     assert client.get("/console").status_code == 404
     assert "Werkzeug" not in client.get("/console").get_data(as_text=True)
+
+
+def test_the_home_page_escapes_what_a_manifest_says(app):
+    """Row 72: a model's description and labels are data, never markup."""
+    from webapp.serving.store import ModelStore
+
+    root = app.extensions["podium.service"].store.root
+    files = {p.name: p.read_bytes() for p in (root / "iris" / "1").iterdir()}
+    manifest = json.loads(files["model.json"])
+    manifest["description"] = "<script>alert('desc')</script>"
+    manifest["outputs"]["labels"] = ["<img src=x onerror=alert(1)>", "b", "c"]
+    files["model.json"] = json.dumps(manifest).encode()
+    ModelStore(root).publish("xss", files)
+    app.extensions["podium.service"].refresh()
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>alert(" not in page
+    assert "<img src=x" not in page
