@@ -210,3 +210,39 @@ def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path):
     later = io.StringIO()
     _first_start(demo_store, tmp_path, later)
     assert "created the user" not in later.getvalue()
+
+
+def test_workers_starting_together_share_one_complete_secret_key(demo_store, tmp_path):
+    """Each worker runs create_app at once on a fresh instance folder: one key, never a torn read."""
+    barrier = threading.Barrier(4)
+    keys: list[str] = []
+    instance = tmp_path / "instance"
+    instance.mkdir()
+
+    def start() -> None:
+        barrier.wait()
+        app = create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
+                          "CREATE_ADMIN": False, "USERS_FILE": str(tmp_path / "users.json")})
+        keys.append(app.config["SECRET_KEY"])
+
+    original = os.environ.pop("PODIUM_SECRET_KEY", None)
+    try:
+        from unittest import mock
+
+        from flask import Flask
+
+        # the instance folder is the repository's; point this test's apps at a fresh one
+        with mock.patch.object(Flask, "auto_find_instance_path", return_value=str(instance)):
+            threads = [threading.Thread(target=start) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        if original is not None:
+            os.environ["PODIUM_SECRET_KEY"] = original
+    assert len(keys) == 4
+    assert len(set(keys)) == 1
+    assert len(keys[0]) == 64
+    assert stat.S_IMODE(os.stat(instance / "secret_key").st_mode) == 0o600
+    assert sorted(p.name for p in instance.iterdir()) == ["secret_key"]

@@ -102,17 +102,24 @@ class UserStore:
     def ensure_admin(self) -> str | None:
         """Create `admin` with a random password if no users file exists; returns the password once.
 
-        The file is created with O_EXCL, so of several workers starting together only one wins.
+        The complete file is linked into place (link fails when the name exists), so of several
+        workers starting together only one wins and none reads a half-written file.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            return None
         password = secrets.token_urlsafe(16)
         users = {"admin": {"hash": generate_password_hash(password), "role": "admin"}}
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"users": users}, fh, indent=2)
+            os.link(tmp, self.path)  # whole file appears at once; fails if another worker won
         except FileExistsError:
             return None
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"users": users}, fh, indent=2)
+        finally:
+            tmp.unlink(missing_ok=True)
         return password
 
     # -- checking credentials -----------------------------------------------------------------
