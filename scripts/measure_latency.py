@@ -139,10 +139,13 @@ def gunicorn(store: Path, workers: int, budget: Budget):
 def worker_memory(url: str, auth: tuple[str, str], workers: int, budget: Budget) -> dict[int, dict]:
     """pid → RSS and loaded versions, asking over fresh connections until every worker answered."""
     seen: dict[int, dict] = {}
-    for _ in range(50 * workers):
+    for _ in range(200 * workers):
         if len(seen) >= workers or not budget.left():
             break
         doc = requests.get(url + "/api/stats", auth=auth, headers={"Connection": "close"}, timeout=10).json()
+        if not doc["ready"]:  # this worker is still loading: ask again shortly
+            time.sleep(0.2)
+            continue
         versions = [v for m in doc["models"].values() for v in m["versions"].values()]
         loaded = sum(v["state"] == "AVAILABLE" for v in versions)
         seen[doc["process"]["pid"]] = {"rss_mb": doc["process"]["rss_mb"], "versions_loaded": loaded,
@@ -152,7 +155,6 @@ def worker_memory(url: str, auth: tuple[str, str], workers: int, budget: Budget)
 
 def over_http(store: Path, calls: int, workers: int, budget: Budget) -> tuple[dict, dict]:
     with gunicorn(store, workers, budget) as (url, auth):
-        memory = worker_memory(url, auth, workers, budget)
         session = requests.Session()
         session.auth = auth
         results = {}
@@ -171,6 +173,7 @@ def over_http(store: Path, calls: int, workers: int, budget: Budget) -> tuple[di
                                         timeout=10).raise_for_status()
         results["digits (b64 PNG)"] = summary(timed(png_call, calls, budget))
         session.close()
+        memory = worker_memory(url, auth, workers, budget)  # after serving: warmed-up workers
     return results, memory
 
 
