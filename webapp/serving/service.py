@@ -13,7 +13,7 @@ import numpy as np
 from . import preprocessing
 from .errors import InvalidInput, ModelNotFound, ModelUnavailable, PayloadTooLarge, ServingError
 from .loaded import LoadedVersion, State, now
-from .registry import labels_of, versions_to_serve
+from .registry import choose_split_version, labels_of, split_of, versions_to_serve
 from .runtimes import load_runtime
 from .spec import ModelSpec, load_manifest
 from .store import ModelStore, StoredModel
@@ -54,6 +54,12 @@ class ModelView:
     @property
     def ready(self) -> bool:
         return bool(self.versions) and all(lv.ready for lv in self.versions.values())
+
+    def split_version(self, caller: str | None) -> int | None:
+        """The version a traffic split sends this caller to (AVAILABLE ones only), else None."""
+        split = split_of(self.config) or {}
+        live = {v: w for v, w in split.items() if v in self.versions and self.versions[v].ready}
+        return choose_split_version(live, caller) if live else None
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,8 @@ class ModelService:
 
         `caller` (the user or the X-Request-Key header) keeps a caller on one side of a traffic split.
         """
+        if version is None and label is None:
+            version = self.model(name).split_version(caller)
         lv = self.lookup(name, version, label)
         if not lv.ready:
             detail = f": {lv.reason}" if lv.reason else ""

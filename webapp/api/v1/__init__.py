@@ -24,6 +24,12 @@ def _routes(base: str) -> list[str]:
 
 def init_app(app) -> None:
     app.url_map.converters["model"] = ModelNameConverter
+    if not bp._got_registered_once:  # routes are set up once; later apps (tests) reuse them
+        _setup()
+    app.register_blueprint(bp)
+
+
+def _setup() -> None:
     api = PodiumApi(bp)
     api.add_resource(resources.ModelList, "/models", endpoint="models")
     api.add_resource(resources.ModelStatus, *_routes("/models/<model:name>"), endpoint="status")
@@ -36,5 +42,3 @@ def init_app(app) -> None:
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def malformed(rest: str):
         return error(400, f"Malformed request: {request.method} /v1/{rest}")
-
-    app.register_blueprint(bp)
