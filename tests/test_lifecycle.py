@@ -37,7 +37,7 @@ def iris_files(store: Path, version: int = 1, **manifest_changes) -> dict[str, b
 def snapshot(store: Path) -> dict[str, object]:
     """Everything a refusal must leave untouched: file names (hidden ones too) and configs."""
     return {str(p.relative_to(store)): p.read_bytes() if p.name == "config.json" else None
-            for p in sorted(store.rglob("*")) if not p.name.startswith(".audit")}
+            for p in sorted(store.rglob("*")) if not p.name.startswith((".audit", ".lifecycle.lock"))}
 
 
 def served_version(app, caller: str | None = None) -> int:

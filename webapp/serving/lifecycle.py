@@ -9,8 +9,9 @@ recorded in the append-only audit log (who, what, when).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from webapp.serving.service import ModelService
 from webapp.serving.spec import check_model_name
 
 AUDIT_FILE = ".audit.jsonl"
+LOCK_FILE = ".lifecycle.lock"
 Update = Callable[[dict[str, Any], list[int]], None]
 
 
@@ -39,6 +41,13 @@ class Lifecycle:
         self._lock = threading.Lock()
 
     # -- helpers ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One change at a time across threads AND worker processes (read-modify-write of config)."""
+        with self._lock, open(self.store.root / LOCK_FILE, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+
     def _stored_versions(self, name: str) -> list[int]:
         model = self.store.scan().get(check_model_name(name))
         if model is None:
@@ -51,7 +60,7 @@ class Lifecycle:
 
         `update` may add to `details` (what the audit entry says) as it decides.
         """
-        with self._lock:
+        with self._locked():
             stored = self._stored_versions(name)
             config = self.store.read_config(name)
             update(config, stored)  # raises before anything is written
@@ -88,7 +97,7 @@ class Lifecycle:
         call_path = trial_load(name, files, trusted, self.validate_timeout)
         model_dir = self.store.model_dir(name)
         existed = model_dir.exists()
-        with self._lock:
+        with self._locked():
             try:
                 version = self.store.publish(name, files)
             except OSError as exc:
@@ -102,7 +111,7 @@ class Lifecycle:
 
     def delete_version(self, name: str, version: int, user: str) -> None:
         """Remove a version no label, default or split uses; raises Conflict or ModelNotFound."""
-        with self._lock:
+        with self._locked():
             stored = self._stored_versions(name)
             if version not in stored:
                 raise ModelNotFound(name, version)
