@@ -96,3 +96,17 @@ def test_a_keras_zip_bomb_is_refused_before_extraction(lifecycle, model_store):
         lifecycle.publish("iris", {"model.json": json.dumps(manifest).encode(),
                                    "model.keras": _keras_zip_claiming(0xFFFFFFF0)}, "alice")
     assert snapshot(model_store) == before
+
+
+def test_routing_only_targets_available_versions():
+    """A pinned default or split version that is still loading never turns requests into 503s."""
+    from webapp.serving.loaded import LoadedVersion, State
+    from webapp.serving.service import ModelView
+
+    versions = {1: LoadedVersion("m", 1, State.LOADING), 2: LoadedVersion("m", 2, State.AVAILABLE)}
+    view = ModelView("m", versions, (1, 2), {"default_version": 1, "split": {"1": 50, "2": 50}})
+    assert view.default_version == 2
+    assert {view.split_version(f"caller-{i}") for i in range(50)} == {2}
+    versions[1].state = State.AVAILABLE
+    assert view.default_version == 1
+    assert {view.split_version(f"caller-{i}") for i in range(50)} == {1, 2}

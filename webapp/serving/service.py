@@ -46,8 +46,8 @@ class ModelView:
     @property
     def default_version(self) -> int | None:
         pinned = self.config.get("default_version")
-        if isinstance(pinned, int) and pinned in self.versions:
-            return pinned
+        if isinstance(pinned, int) and pinned in self.versions and self.versions[pinned].ready:
+            return pinned  # while a newly pinned version loads, the newest ready one keeps serving
         ready = [v for v, lv in self.versions.items() if lv.ready]
         return max(ready, default=None)
 
