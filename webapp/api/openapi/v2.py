@@ -70,7 +70,12 @@ INDEX = {"type": "array", "items": {"type": "object", "required": ["name"], "pro
     "name": {"type": "string"}, "version": {"type": "string"}, "state": {"type": "string"},
     "reason": {"type": "string"}}}}
 REPOSITORY_BODY = {"required": False, "content": {JSON: {"schema": {"type": "object", "properties": {
-    "parameters": {"type": "object"}}}}}}
+    "parameters": {"type": "object"}}}}}}  # tritonclient sends {"parameters": {"unload_dependents": false}}
+INDEX_BODY = {"required": False, "content": {JSON: {"schema": {"type": "object", "properties": {
+    "ready": {"type": "boolean", "description": "true: only models that are ready"}}}}}}
+REQUEST_KEY = {"name": "X-Request-Key", "in": "header", "required": False,
+               "description": "Sticky key for traffic splits (defaults to the user name)",
+               "schema": {"type": "string", "maxLength": 200}}
 TAGS = [{"name": "health", "description": "Liveness and readiness"},
         {"name": "metadata", "description": "Server and model metadata, Triton model config"},
         {"name": "inference", "description": "infer (JSON or binary tensors)"},
@@ -98,7 +103,7 @@ def _model_routes() -> dict[str, Any]:
             {"200": {"description": "Outputs", "content": {JSON: {"schema": INFER_RESPONSE},
                                                             "application/octet-stream": {"schema": BINARY}}},
              **errors(400, 404, 413, 503)},
-            tags=["inference"], parameters=params, op_id=f"infer{key}",
+            tags=["inference"], parameters=[*params, REQUEST_KEY], op_id=f"infer{key}",
             body={"required": True, "content": {JSON: {"schema": INFER_REQUEST},
                                                 "application/octet-stream": {"schema": BINARY}}})}
     return out
@@ -120,7 +125,7 @@ def data_plane_paths() -> dict[str, Any]:
         **_model_routes(),
         "/api/v2/repository/index": {"post": operation(
             "Model repository index", {**ok(INDEX), **errors(400)}, tags=["repository"],
-            body=REPOSITORY_BODY, auth="admin", op_id="repositoryIndex")},
+            body=INDEX_BODY, auth="admin", op_id="repositoryIndex")},
     }
     for verb in ("load", "unload"):
         paths[f"/api/v2/repository/models/{{name}}/{verb}"] = {"post": operation(
