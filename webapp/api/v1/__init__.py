@@ -9,8 +9,6 @@ from webapp.api.common import PodiumApi, error
 
 from . import resources
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-
 
 class ModelNameConverter(BaseConverter):
     """A model name segment: anything but '/' and ':' (validated against the store later)."""
@@ -23,13 +21,9 @@ def _routes(base: str) -> list[str]:
 
 
 def init_app(app) -> None:
+    # a blueprint per app: flask-restful records on it, which a registered blueprint refuses
+    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     app.url_map.converters["model"] = ModelNameConverter
-    if not bp._got_registered_once:  # routes are set up once; later apps (tests) reuse them
-        _setup()
-    app.register_blueprint(bp)
-
-
-def _setup() -> None:
     api = PodiumApi(bp)
     api.add_resource(resources.ModelList, "/models", endpoint="models")
     api.add_resource(resources.ModelStatus, *_routes("/models/<model:name>"), endpoint="status")
@@ -42,3 +36,5 @@ def _setup() -> None:
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def malformed(rest: str):
         return error(400, f"Malformed request: {request.method} /v1/{rest}")
+
+    app.register_blueprint(bp)
