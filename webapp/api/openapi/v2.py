@@ -63,6 +63,12 @@ MODEL_CONFIG = {
                    "input": {"type": "array", "items": {"type": "object", "required": ["name"]}},
                    "output": {"type": "array", "items": {"type": "object", "required": ["name"]}}},
 }
+MODEL_READY = {"type": "object", "required": ["ready"],
+               "properties": {"name": {"type": "string"}, "ready": {"type": "boolean"}}}
+STATS = {"type": "object", "required": ["model_stats"], "properties": {"model_stats": {
+    "type": "array", "items": {"type": "object", "required": ["name", "version"], "properties": {
+        "name": {"type": "string"}, "version": {"type": "string"}, "inference_count": {"type": "integer"},
+        "execution_count": {"type": "integer"}, "inference_stats": {"type": "object"}}}}}}
 SERVER_METADATA = {"type": "object", "required": ["name", "version", "extensions"],
                    "properties": {"name": {"type": "string"}, "version": {"type": "string"},
                                   "extensions": {"type": "array", "items": {"type": "string"}}}}
@@ -89,15 +95,18 @@ def _model_routes() -> dict[str, Any]:
     for suffix, extra, key in (("", [], ""), ("/versions/{version}", [version_param()], "Version")):
         base = "/api/v2/models/{name}" + suffix
         params = [model_param(), *extra]
-        out[base] = {"get": operation("Model metadata", {**ok(MODEL_METADATA), **errors(400, 404)},
+        out[base] = {"get": operation("Model metadata", {**ok(MODEL_METADATA), **errors(400, 404, 503)},
                                       tags=["metadata"], parameters=params, op_id=f"modelMetadata{key}")}
         out[base + "/ready"] = {"get": operation(
-            "Model readiness: 200 when ready, 503 when not", {"200": {"description": "Ready"},
-                                                             **errors(400, 404, 503)},
+            "Model readiness: 200 when ready, 503 when not (tritonclient reads only the status)",
+            {**ok(MODEL_READY, "Ready"), "503": json_body(MODEL_READY, "Not ready"), **errors(400, 404)},
             tags=["health"], parameters=params, op_id=f"modelReady{key}")}
         out[base + "/config"] = {"get": operation(
-            "Triton model configuration", {**ok(MODEL_CONFIG), **errors(400, 404)},
+            "Triton model configuration", {**ok(MODEL_CONFIG), **errors(400, 404, 503)},
             tags=["metadata"], parameters=params, op_id=f"modelConfig{key}")}
+        out[base + "/stats"] = {"get": operation(
+            "Triton statistics for the model (this worker's counters)", {**ok(STATS), **errors(400, 404)},
+            tags=["metadata"], parameters=params, op_id=f"modelStats{key}")}
         out[base + "/infer"] = {"post": operation(
             "Inference; the answer's model_version is the version that served it",
             {"200": {"description": "Outputs", "content": {JSON: {"schema": INFER_RESPONSE},
@@ -124,13 +133,16 @@ def data_plane_paths() -> dict[str, Any]:
             op_id="serverReady")},
         **_model_routes(),
         "/api/v2/repository/index": {"post": operation(
-            "Model repository index", {**ok(INDEX), **errors(400)}, tags=["repository"],
-            body=INDEX_BODY, auth="admin", op_id="repositoryIndex")},
+            "Model repository index: every stored version with its state", {**ok(INDEX), **errors(400, 413)},
+            tags=["repository"], body=INDEX_BODY, op_id="repositoryIndex")},
+        "/api/v2/models/stats": {"get": operation(
+            "Triton statistics for every model (this worker's counters)", ok(STATS), tags=["metadata"],
+            op_id="allModelStats")},
     }
     for verb in ("load", "unload"):
         paths[f"/api/v2/repository/models/{{name}}/{verb}"] = {"post": operation(
             f"{verb.capitalize()} the model in every worker (recorded in config.json and the audit log)",
-            {"200": {"description": "Done"}, **errors(400, 404)}, tags=["repository"],
+            {**ok({"type": "object"}, "Done"), **errors(400, 404, 413)}, tags=["repository"],
             parameters=[model_param()], body=REPOSITORY_BODY, auth="admin", op_id=f"repository{verb}")}
     return paths
 
