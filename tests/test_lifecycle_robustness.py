@@ -110,3 +110,28 @@ def test_routing_only_targets_available_versions():
     versions[1].state = State.AVAILABLE
     assert view.default_version == 1
     assert {view.split_version(f"caller-{i}") for i in range(50)} == {1, 2}
+
+
+def test_a_booting_worker_answers_503_and_loads_the_default_first(model_store, monkeypatch):
+    """Before its first full read of the store a worker says 'retry' (503), never 404; and it loads
+    the version that will serve by default first, so it never serves an older one meanwhile."""
+    from webapp.serving.errors import ModelUnavailable
+    from webapp.serving.service import ModelService
+
+    order = []
+    real_load = ModelService._load
+
+    def load(self, name, number, *rest):
+        order.append((name, number))
+        return real_load(self, name, number, *rest)
+
+    monkeypatch.setattr(ModelService, "_load", load)
+    service = ModelService(str(model_store))
+    with pytest.raises(ModelUnavailable, match="still loading"):
+        service.predict("iris", ROW)
+    service.refresh()
+    assert [n for name, n in order if name == "iris"] == [2, 1]  # newest first
+    (model_store / "iris" / "config.json").write_text(json.dumps({"default_version": 1}))
+    order.clear()
+    ModelService(str(model_store)).refresh()
+    assert [n for name, n in order if name == "iris"] == [1, 2]  # the pinned default first

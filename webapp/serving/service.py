@@ -119,7 +119,9 @@ class ModelService:
         held = dict(current.versions) if current else {}
         wanted = versions_to_serve(list(model.versions), model.config)
         versions: dict[int, LoadedVersion] = {}
-        for number in sorted(wanted):
+        pinned = model.config.get("default_version")
+        # the version that will serve by default loads first, so a booting worker never serves an older one
+        for number in sorted(wanted, key=lambda v: (v != pinned, -v)):
             path = model.versions[number]
             identity = _identity(path)
             previous = held.get(number)
@@ -163,6 +165,8 @@ class ModelService:
         """The model's snapshot; raises ModelNotFound."""
         view = self._models.get(name)
         if view is None:
+            if not self._refreshed.is_set():  # a booting worker has not read the whole store yet
+                raise ModelUnavailable("Podium is still loading its models; retry shortly")
             raise ModelNotFound(name)
         return view
 
