@@ -53,13 +53,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _security_headers(app)
 
     from . import ops
-    from .api import lifecycle, v1, v2
+    from .api import lifecycle, openapi, v1, v2
     from .pages import init_pages
 
     app.register_blueprint(ops.bp)
     v1.init_app(app)
     v2.init_app(app)
     lifecycle.init_app(app)
+    openapi.init_app(app)
     init_pages(app)
 
     from .cli import register_cli

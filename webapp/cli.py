@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
+from pathlib import Path
 
 import click
 import numpy as np
@@ -14,7 +16,7 @@ from .serving.demos import HELDOUT, train_demos
 from .serving.errors import ServingError
 from .users import UserError
 
-models_cli = AppGroup("models", help="Inspect the model store.")
+models_cli = AppGroup("models", help="Inspect the model store and change what it serves.")
 demos_cli = AppGroup("demos", help="Build the demo models.")
 users_cli = AppGroup("users", help="Manage API and admin users.")
 
@@ -60,6 +62,123 @@ def _sample(lv) -> np.ndarray:
         return np.asarray(rows, dtype=np.float32)
     except (OSError, ValueError, KeyError):
         return np.zeros((1, *spec.input_shape), dtype=np.float32)
+
+
+def _lifecycle():
+    return current_app.extensions["podium.lifecycle"]
+
+
+def _who() -> str:
+    """Audit name for changes made from the command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _run(change, *args):
+    """Call a Lifecycle method; a refusal becomes a one-line error and exit status 1."""
+    try:
+        return change(*args, _who())
+    except ServingError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@models_cli.command("publish")
+@click.argument("name")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def models_publish(name: str, folder: Path) -> None:
+    """Validate FOLDER (model.json + artifact [+ heldout.json]) and publish it as NAME's next version."""
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    version = _run(_lifecycle().publish, name, files)
+    click.echo(f"Published {name} version {version}")
+
+
+@models_cli.command("label")
+@click.argument("name")
+@click.argument("label")
+@click.argument("version", type=click.IntRange(min=1))
+def models_label(name: str, label: str, version: int) -> None:
+    """Point LABEL (stable, canary, ...) at VERSION."""
+    _run(_lifecycle().set_label, name, label, version)
+    click.echo(f"{name}: {label} -> {version}")
+
+
+@models_cli.command("unlabel")
+@click.argument("name")
+@click.argument("label")
+def models_unlabel(name: str, label: str) -> None:
+    """Remove LABEL."""
+    _run(_lifecycle().delete_label, name, label)
+    click.echo(f"{name}: removed label {label}")
+
+
+@models_cli.command("default")
+@click.argument("name")
+@click.argument("version", required=False, type=click.IntRange(min=1))
+def models_default(name: str, version: int | None) -> None:
+    """Serve VERSION to requests that name none; without VERSION, the newest available again."""
+    _run(_lifecycle().set_default, name, version)
+    click.echo(f"{name}: default -> {version if version is not None else 'newest'}")
+
+
+@models_cli.command("rollback")
+@click.argument("name")
+def models_rollback(name: str) -> None:
+    """Make the version below the one served by default the default again (and `stable`)."""
+    version = _run(_lifecycle().rollback, name)
+    click.echo(f"{name}: rolled back to version {version}")
+
+
+@models_cli.command("delete")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+def models_delete(name: str, version: int) -> None:
+    """Delete VERSION (refused while a label, the default or a split uses it)."""
+    _run(_lifecycle().delete_version, name, version)
+    click.echo(f"{name}: deleted version {version}")
+
+
+@models_cli.command("split")
+@click.argument("name")
+@click.argument("weights", nargs=-1)
+@click.option("--clear", is_flag=True, help="Remove the split.")
+def models_split(name: str, weights: tuple[str, ...], clear: bool) -> None:
+    """Split traffic by weight, e.g. `split iris 2=90 3=10`; `--clear` removes it."""
+    if clear == bool(weights):
+        raise click.UsageError("Give VERSION=WEIGHT pairs or --clear")
+    parsed = None
+    if weights:
+        try:
+            parsed = {int(v): int(w) for v, w in (pair.split("=", 1) for pair in weights)}
+        except ValueError:
+            raise click.UsageError("Weights look like 2=90 3=10") from None
+    _run(_lifecycle().set_split, name, parsed)
+    click.echo(f"{name}: split {'cleared' if parsed is None else parsed}")
+
+
+@models_cli.command("load")
+@click.argument("name")
+def models_load(name: str) -> None:
+    """Serve NAME again in every worker."""
+    _run(_lifecycle().load, name)
+    click.echo(f"{name}: loaded")
+
+
+@models_cli.command("unload")
+@click.argument("name")
+def models_unload(name: str) -> None:
+    """Stop serving NAME in every worker."""
+    _run(_lifecycle().unload, name)
+    click.echo(f"{name}: unloaded")
+
+
+@models_cli.command("audit")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def models_audit(limit: int) -> None:
+    """Show the newest lifecycle changes (who, what, when), newest first."""
+    for entry in _lifecycle().audit(limit):
+        click.echo(json.dumps(entry, sort_keys=True))
 
 
 @demos_cli.command("train")

@@ -3,14 +3,21 @@
 The rules, stated once: versions are positive integers; a model serves the newest
 `version_policy.latest` versions (default 2), plus any version a label or `default_version`
 names, unless its `config.json` says `"unloaded": true`; a request without a version gets
-`default_version` when set, else the newest AVAILABLE version.
+`default_version` when set, else the newest AVAILABLE version — unless the config holds a traffic
+`split` ({"2": 90, "3": 10}), which then picks the version per caller.
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
+import re
 from typing import Any
 
+from webapp.serving.errors import InvalidInput
+
 DEFAULT_LATEST = 2
+LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 
 
 def versions_to_serve(available: list[int], config: dict[str, Any]) -> set[int]:
@@ -26,7 +33,7 @@ def versions_to_serve(available: list[int], config: dict[str, Any]) -> set[int]:
         latest = policy.get("latest", DEFAULT_LATEST)
         latest = latest if isinstance(latest, int) and latest > 0 else DEFAULT_LATEST
         wanted = set(sorted(available)[-latest:])
-    pinned = set(labels_of(config).values())
+    pinned = set(labels_of(config).values()) | set(split_of(config) or {})
     default = config.get("default_version")
     if isinstance(default, int):
         pinned.add(default)
@@ -48,3 +55,58 @@ def parse_version(text: str | int | None) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) <= 0:
         raise ValueError(text)
     return int(text)
+
+
+def split_of(config: dict[str, Any]) -> dict[int, int] | None:
+    """The model's traffic split as {version: weight}, or None when absent or malformed."""
+    raw = config.get("split")
+    if not isinstance(raw, dict) or len(raw) < 2:
+        return None
+    split = {}
+    for key, weight in raw.items():
+        try:
+            version = parse_version(str(key))
+        except ValueError:
+            return None
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0:
+            return None
+        split[version] = weight
+    return split
+
+
+def choose_split_version(split: dict[int, int], caller: str | None) -> int:
+    """Pick a version by weight: the same caller always lands on the same version.
+
+    The caller's key hashes to a point in [0, total weight); versions own consecutive ranges in
+    ascending order. With no caller, the point is random (still weighted).
+    """
+    total = sum(split.values())
+    if caller:
+        digest = hashlib.sha256(caller.encode("utf-8", "surrogatepass")).digest()
+        point = int.from_bytes(digest[:8], "big") % total
+    else:
+        point = random.randrange(total)
+    for version in sorted(split):
+        point -= split[version]
+        if point < 0:
+            return version
+    return max(split)  # unreachable: the ranges cover [0, total)
+
+
+def check_label(label: str) -> None:
+    """Raise InvalidInput unless `label` is a usable label name."""
+    if not isinstance(label, str) or not LABEL_RE.match(label):
+        raise InvalidInput("A label must be 1-64 letters, digits, '_', '.', '-', starting with a letter")
+
+
+def check_split(weights: dict[int, int]) -> None:
+    """Raise InvalidInput unless `weights` is a valid split: 2+ versions, integer weights summing to 100."""
+    if not isinstance(weights, dict) or len(weights) < 2:
+        raise InvalidInput("A traffic split needs weights for two or more versions")
+    for version, weight in weights.items():
+        if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
+            raise InvalidInput(f"Split versions must be positive integers, got {version!r}")
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0:
+            raise InvalidInput(f"Split weights must be positive integers, got {weight!r} for {version}")
+    if sum(weights.values()) != 100:
+        raise InvalidInput(f"Split weights must add up to 100, not {sum(weights.values())}")

@@ -13,7 +13,7 @@ import numpy as np
 from . import preprocessing
 from .errors import InvalidInput, ModelNotFound, ModelUnavailable, PayloadTooLarge, ServingError
 from .loaded import LoadedVersion, State, now
-from .registry import labels_of, versions_to_serve
+from .registry import choose_split_version, labels_of, split_of, versions_to_serve
 from .runtimes import load_runtime
 from .spec import ModelSpec, load_manifest
 from .store import ModelStore, StoredModel
@@ -46,14 +46,20 @@ class ModelView:
     @property
     def default_version(self) -> int | None:
         pinned = self.config.get("default_version")
-        if isinstance(pinned, int) and pinned in self.versions:
-            return pinned
+        if isinstance(pinned, int) and pinned in self.versions and self.versions[pinned].ready:
+            return pinned  # while a newly pinned version loads, the newest ready one keeps serving
         ready = [v for v, lv in self.versions.items() if lv.ready]
         return max(ready, default=None)
 
     @property
     def ready(self) -> bool:
         return bool(self.versions) and all(lv.ready for lv in self.versions.values())
+
+    def split_version(self, caller: str | None) -> int | None:
+        """The version a traffic split sends this caller to (AVAILABLE ones only), else None."""
+        split = split_of(self.config) or {}
+        live = {v: w for v, w in split.items() if v in self.versions and self.versions[v].ready}
+        return choose_split_version(live, caller) if live else None
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,9 @@ class ModelService:
         held = dict(current.versions) if current else {}
         wanted = versions_to_serve(list(model.versions), model.config)
         versions: dict[int, LoadedVersion] = {}
-        for number in sorted(wanted):
+        pinned = model.config.get("default_version")
+        # the version that will serve by default loads first, so a booting worker never serves an older one
+        for number in sorted(wanted, key=lambda v: (v != pinned, -v)):
             path = model.versions[number]
             identity = _identity(path)
             previous = held.get(number)
@@ -157,6 +165,8 @@ class ModelService:
         """The model's snapshot; raises ModelNotFound."""
         view = self._models.get(name)
         if view is None:
+            if not self._refreshed.is_set():  # a booting worker has not read the whole store yet
+                raise ModelUnavailable("Podium is still loading its models; retry shortly")
             raise ModelNotFound(name)
         return view
 
@@ -183,6 +193,8 @@ class ModelService:
 
         `caller` (the user or the X-Request-Key header) keeps a caller on one side of a traffic split.
         """
+        if version is None and label is None:
+            version = self.model(name).split_version(caller)
         lv = self.lookup(name, version, label)
         if not lv.ready:
             detail = f": {lv.reason}" if lv.reason else ""
