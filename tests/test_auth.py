@@ -152,11 +152,11 @@ def test_password_hashes_not_passwords_are_stored(app):
 
 
 def _first_start(demo_store, instance, printed: io.StringIO):
-    """create_app as a worker's first start; what it prints goes to `printed`.
+    """create_app as a worker's first start; what it prints to stderr goes to `printed`.
 
     (Not capsys: create_app sets up logging on the current stderr, which capsys closes afterwards.)
     """
-    with contextlib.redirect_stdout(printed):
+    with contextlib.redirect_stderr(printed):
         return create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
                            "SECRET_KEY": "x", "USERS_FILE": str(instance / "users.json")})
 
@@ -197,7 +197,7 @@ def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path):
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
-    with contextlib.redirect_stdout(printed):  # one swap around all four threads
+    with contextlib.redirect_stderr(printed):  # one swap around all four threads
         for t in threads:
             t.start()
         for t in threads:

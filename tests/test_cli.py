@@ -82,3 +82,23 @@ def test_demos_train_only_iris_into_an_empty_store(tmp_path):
     result = runner.invoke(args=["demos", "train", "--only", "iris"])
     assert "nothing (all present)" in result.output
     assert runner.invoke(args=["models", "check"]).exit_code == 0
+
+
+def test_first_start_password_survives_a_silenced_stdout(tmp_path):
+    """./scripts/serve runs `flask users list >/dev/null` to create the admin: the password must
+    reach the operator anyway (stderr), while stdout stays the plain user list."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PODIUM_USERS_FILE": str(tmp_path / "users.json"),
+           "PODIUM_MODEL_STORE": str(tmp_path / "store"), "PODIUM_SECRET_KEY": "cli-test",
+           "PODIUM_BACKGROUND_LOADING": "false"}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "users", "list"], cwd=root,
+                            env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout == "admin\tadmin\n"
+    password = re.search(r"password:\s+(\S+)", result.stderr).group(1)
+    assert UserStore(tmp_path / "users.json").verify("admin", password) == "admin"

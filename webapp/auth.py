@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask, current_app, g, request
 from flask_httpauth import HTTPBasicAuth
 
@@ -65,5 +67,6 @@ def init_auth(app: Flask) -> None:
                 "\n  Podium created the user 'admin' with the password:\n\n"
                 f"      {password}\n\n  It is shown only this once; change it with "
                 "'flask --app wsgi users passwd admin'.\n",
+                file=sys.stderr,  # not stdout: scripts silence a command's stdout, never this
                 flush=True,
             )
