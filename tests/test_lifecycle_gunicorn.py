@@ -104,6 +104,9 @@ def test_publish_rollback_and_split_under_load(model_store, tmp_path):
             assert r.json() == {"name": "iris", "version": 3}
             validated = time.monotonic() - started
             spread = wait_for_workers(url, lambda v: v.get("default_version") == 3, "version 3")
+            # the load's connections land where the kernel puts them: let each worker answer on 3
+            wait_for_workers(url, lambda v: v["versions"].get("3", {}).get("requests", 0) > 0,
+                             "predictions on version 3")
 
             r = requests.post(f"{url}{REPO}/rollback", auth=ADMIN, timeout=30)
             assert r.status_code == 200, r.text

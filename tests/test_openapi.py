@@ -97,7 +97,6 @@ def test_fuzz_v2_lifecycle(case, live):
 
 
 @pytest.mark.integration
-@pytest.mark.skip(reason="the /api/v2 data plane lives on another branch: remove this mark once merged")
 @v2.exclude(path_regex=LIFECYCLE_PATHS).parametrize()
 @FUZZ
 def test_fuzz_v2_data_plane(case, live):

@@ -132,7 +132,7 @@ class ModelService:
             # publish each loaded version at once so readiness and routing see it early
             self._models = {**self._models, model.name: ModelView(
                 model.name, {**held, **versions}, tuple(model.versions), model.config)}
-        return ModelView(model.name, versions, tuple(model.versions), model.config)
+        return ModelView(model.name, dict(sorted(versions.items())), tuple(model.versions), model.config)
 
     def _load(self, name: str, number: int, path: Any, identity: tuple[int, int]) -> LoadedVersion:
         started = time.perf_counter()
