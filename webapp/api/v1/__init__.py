@@ -9,8 +9,6 @@ from webapp.api.common import PodiumApi, error
 
 from . import resources
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-
 
 class ModelNameConverter(BaseConverter):
     """A model name segment: anything but '/' and ':' (validated against the store later)."""
@@ -23,6 +21,9 @@ def _routes(base: str) -> list[str]:
 
 
 def init_app(app) -> None:
+    # a fresh blueprint per app: flask-restful records onto it, and a registered blueprint
+    # refuses new setup, so a module-level one breaks the second create_app() in a process
+    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     app.url_map.converters["model"] = ModelNameConverter
     api = PodiumApi(bp)
     api.add_resource(resources.ModelList, "/models", endpoint="models")
