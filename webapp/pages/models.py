@@ -38,6 +38,14 @@ def too_large_message() -> str:
     return TOO_LARGE.format(mb=round(current_app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024, 1))
 
 
+def form_values() -> Any:
+    """The submitted fields, to fill the form in again (none when the body was too large to read)."""
+    try:
+        return request.form
+    except RequestEntityTooLarge:
+        return {}
+
+
 def model_page(name: str, status: int = 200, **extra: Any) -> tuple[str, int]:
     """Render the model page for the picked version; raises ModelNotFound for an unknown name."""
     view = service().model(name)
@@ -47,7 +55,7 @@ def model_page(name: str, status: int = 200, **extra: Any) -> tuple[str, int]:
     except ModelUnavailable as exc:
         lv, extra["unavailable"] = None, exc.message
     context = {"view": view, "lv": lv, "spec": lv.spec if lv else None, "picked_version": picked_version,
-               "picked_label": picked_label, "values": request.form, "max_bytes":
+               "picked_label": picked_label, "values": form_values(), "max_bytes":
                current_app.config["MAX_CONTENT_LENGTH"], **extra}
     if request.headers.get("X-Podium-Fetch") == "1":
         return render_template("models/_result.html", **context), status
