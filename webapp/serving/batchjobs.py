@@ -35,6 +35,7 @@ JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PROGRESS, INPUT, OUTPUT = "progress.json", "input.csv", "output.csv"
 MAX_LISTED_ERRORS = 100
 STALE_SECONDS = 300.0  # a running job not updated for this long lost its worker
+Line = tuple[int, list[str], str | None]  # (line number, cells, why it cannot be scored)
 
 
 class JobNotFound(ServingError):
@@ -185,8 +186,9 @@ class BatchJobs:
             with open(folder / INPUT, newline="", encoding="utf-8-sig", errors="replace") as src, \
                     open(tmp, "w", newline="", encoding="utf-8") as dst:
                 reader, writer = csv.reader(src), csv.writer(dst)
-                writer.writerow([*next(reader), *output_columns(spec)])
-                for chunk in _chunks(reader, self.chunk_rows):
+                header = next(reader)
+                writer.writerow([*header, *output_columns(spec)])
+                for chunk in _chunks(reader, self.chunk_rows, len(header)):
                     self._score(spec, columns, chunk, writer, state, caller)
                     atomic_write_json(folder / PROGRESS, {**state, "updated": time.time()})
             os.replace(tmp, folder / OUTPUT)
@@ -196,14 +198,17 @@ class BatchJobs:
             log.warning("Batch job %s failed: %s", folder.name, message)
             state.update(state="failed", message=message)
             tmp.unlink(missing_ok=True)
-        atomic_write_json(folder / PROGRESS, {**state, "updated": time.time()})
+        try:
+            atomic_write_json(folder / PROGRESS, {**state, "updated": time.time()})
+        except OSError as exc:  # the folder was cleaned away under the job: nothing left to tell
+            log.warning("Batch job %s lost its folder: %s", folder.name, exc)
 
-    def _score(self, spec: ModelSpec, columns: list[int], chunk: list[tuple[int, list[str] | str]],
-               writer: Any, state: dict[str, Any], caller: str | None) -> None:
+    def _score(self, spec: ModelSpec, columns: list[int], chunk: list[Line], writer: Any,
+               state: dict[str, Any], caller: str | None) -> None:
         parsed: list[list[float] | str] = []
-        for _, row in chunk:
+        for _, cells, problem in chunk:
             try:
-                parsed.append(row if isinstance(row, str) else parse_row(spec, row, columns))
+                parsed.append(problem or parse_row(spec, cells, columns))
             except RowError as exc:
                 parsed.append(str(exc))
         good = [p for p in parsed if not isinstance(p, str)]
@@ -213,8 +218,7 @@ class BatchJobs:
                                               version=spec.version, caller=caller)
             outputs = _format(spec, prediction.values)
         blank = [""] * (len(output_columns(spec)) - 1)
-        for (line, row), item in zip(chunk, parsed, strict=True):
-            cells = row if isinstance(row, list) else []
+        for (line, cells, _), item in zip(chunk, parsed, strict=True):
             if isinstance(item, str):
                 writer.writerow([*cells, *blank, f"line {line}: {item}"])
                 state["rows_failed"] += 1
@@ -235,20 +239,25 @@ def _format(spec: ModelSpec, values: np.ndarray) -> Iterator[list[str]]:
             yield [f"{value:.6g}"]
 
 
-def _chunks(reader: Any, size: int) -> Iterator[list[tuple[int, list[str] | str]]]:
-    """(line number, row or error text) in chunks; a malformed line becomes an error, not a stop."""
-    chunk: list[tuple[int, list[str] | str]] = []
+def _chunks(reader: Any, size: int, width: int) -> Iterator[list[Line]]:
+    """(line number, cells, problem or None) in chunks; a malformed line is an error, not a stop.
+
+    Cells are cut or padded to the header's width so the output's columns line up; a row with
+    more cells than the header is an error.
+    """
+    chunk: list[Line] = []
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            chunk.append((reader.line_num, f"unreadable CSV ({exc})"))
+            chunk.append((reader.line_num, [""] * width, f"unreadable CSV ({exc})"))
             continue
         if not row or all(not cell.strip() for cell in row):
             continue  # blank lines are not rows
-        chunk.append((reader.line_num, row))
+        problem = f"{len(row)} fields where the header has {width}" if len(row) > width else None
+        chunk.append((reader.line_num, (row + [""] * width)[:width], problem))
         if len(chunk) >= size:
             yield chunk
             chunk = []
