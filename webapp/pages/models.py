@@ -77,6 +77,8 @@ def predict(name: str):
         if spec.image is not None:
             data = uploaded("image")
             batch = service().to_batch(spec, [data])
+            if not batch.any():
+                raise InvalidInput("The image is blank: there is nothing for the model to see.")
             shown = preprocessing.example_png(spec.image, batch[0])
             prediction = service().predict(name, batch, version=lv.version, caller=user_name())
             extra = {"input_png": "data:image/png;base64," + base64.b64encode(shown).decode()}
