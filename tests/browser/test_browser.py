@@ -143,6 +143,8 @@ def test_ops_page_draws_live_charts(page):
     page.goto("/ops")
     expect(page.locator("[data-ops-workers] tr")).not_to_have_count(0)
     expect(page.locator("[data-ops-workers] svg.spark").first).to_be_visible()
+    # the second poll adds a point to each chart
+    expect(page.locator("[data-ops-workers] polyline").first).to_have_attribute("points", re.compile(" "))
     expect(page.locator("[data-ops-updated]")).to_contain_text("updated")
     shot(page, "ops")
 
