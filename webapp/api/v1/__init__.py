@@ -21,8 +21,7 @@ def _routes(base: str) -> list[str]:
 
 
 def init_app(app) -> None:
-    # a fresh blueprint per app: flask-restful records onto it, and a registered blueprint
-    # refuses new setup, so a module-level one breaks the second create_app() in a process
+    # a blueprint per app: flask-restful records on it, which a registered blueprint refuses
     bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     app.url_map.converters["model"] = ModelNameConverter
     api = PodiumApi(bp)
