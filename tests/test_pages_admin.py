@@ -85,3 +85,26 @@ def test_split_text_is_parsed_plainly():
         parse_split("1=90, 2=20")
     with pytest.raises(InvalidInput, match="version=percent"):
         parse_split("one=100")
+
+
+@pytest.mark.skipif(not hasattr(Lifecycle, "publish"), reason="Lifecycle.publish is not merged yet")
+def test_publish_a_version_from_the_admin_page(admin, app, model_store):
+    source = model_store / "iris" / "1"
+    token = csrf(admin.get("/admin").text)
+    response = admin.post("/admin/publish", follow_redirects=True, data={
+        "csrf_token": token, "name": "iris",
+        "manifest": (io.BytesIO((source / "model.json").read_bytes()), "my-manifest.json"),
+        "artifact": (io.BytesIO((source / "model.skops").read_bytes()), "whatever.skops")})
+    assert "Published iris version 3" in response.text
+    assert (model_store / "iris" / "3" / "model.skops").is_file()
+
+
+@pytest.mark.skipif(not hasattr(Lifecycle, "set_split"), reason="Lifecycle.set_split is not merged yet")
+def test_set_and_clear_a_traffic_split(admin, app):
+    page = post(admin, "/admin/models/iris/split", split="1=30, 2=70")
+    assert "traffic split set to version 1: 30%, version 2: 70%" in page.text
+    assert 'value="1=30, 2=70"' in page.text
+    page = post(admin, "/admin/models/iris/split", split="1=30, 2=80")
+    assert "add up to 100" in page.text
+    page = post(admin, "/admin/models/iris/split", split="")
+    assert "traffic split removed" in page.text

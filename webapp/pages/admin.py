@@ -102,8 +102,10 @@ def change(name: str, action: str):
             return act(name, "set_default", form_version(required=False),
                        done="{name}: default version set to {args[0]}.")
         if action == "split":
-            return act(name, "set_split", parse_split(request.form.get("split", "")),
-                       done="{name}: traffic split set to {args[0]}.")
+            weights = parse_split(request.form.get("split", ""))
+            shown = ", ".join(f"version {v}: {w}%" for v, w in weights.items()) if weights else ""
+            return act(name, "set_split", weights, done=f"{{name}}: traffic split set to {shown}."
+                       if weights else "{name}: traffic split removed; the default version serves.")
         if action == "delete":
             return act(name, "delete_version", form_version(), done="{name}: version {args[0]} deleted.")
     except InvalidInput as exc:
