@@ -61,7 +61,9 @@
           if (response.headers.get("Content-Type").indexOf("text/html") === 0 && text.indexOf("<html") === -1) {
             result.innerHTML = text;  // a fragment rendered (and escaped) by the server
           } else {
-            showError(result, "The server answered " + response.status + ". Try again, or reload the page.");
+            showError(result, response.status === 400 || response.status === 403
+              ? "This page is out of date (its form token was refused). Reload the page and try again."
+              : "The server answered " + response.status + ". Try again, or reload the page.");
           }
         });
       })

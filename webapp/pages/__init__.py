@@ -17,6 +17,8 @@ def init_pages(app: Flask) -> None:
     # which use basic auth and JSON; Flask-WTF only provides the token and its check.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # the token is bound to the session; no extra expiry, so a page left open still submits
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     access.csrf.init_app(app)
     app.extensions["podium.batch"] = BatchJobs(
         os.path.join(app.instance_path, "jobs"), app.extensions["podium.service"],

@@ -12,19 +12,16 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import os
 import re
 import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
+from .csv_scoring import chunks, feature_columns, output_columns, read_header, score_chunk
 from .errors import InvalidInput, Overloaded, ServingError
 from .service import ModelService
 from .spec import ModelSpec
@@ -33,9 +30,7 @@ from .store import atomic_write_json
 log = logging.getLogger(__name__)
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PROGRESS, INPUT, OUTPUT = "progress.json", "input.csv", "output.csv"
-MAX_LISTED_ERRORS = 100
 STALE_SECONDS = 300.0  # a running job not updated for this long lost its worker
-Line = tuple[int, list[str], str | None]  # (line number, cells, why it cannot be scored)
 
 
 class JobNotFound(ServingError):
@@ -44,47 +39,6 @@ class JobNotFound(ServingError):
 
     def __init__(self) -> None:
         super().__init__("No such batch job (finished jobs are kept for a while, then removed)")
-
-
-class RowError(ValueError):
-    """One CSV row cannot be scored; the message names the column."""
-
-
-def output_columns(spec: ModelSpec) -> list[str]:
-    if spec.task == "classification":
-        return ["predicted_label", *(f"p_{label}" for label in spec.labels), "error"]
-    return ["prediction", "error"]
-
-
-def feature_columns(spec: ModelSpec, header: list[str]) -> list[int]:
-    """Index of each feature in the CSV header (any order, extra columns allowed); raises InvalidInput."""
-    names = [h.strip() for h in header]
-    missing = [f for f in spec.feature_names if f not in names]
-    if missing:
-        shown = ", ".join(repr(m) for m in missing)
-        expected = ", ".join(spec.feature_names)
-        raise InvalidInput(f"The CSV header lacks {shown}. {spec.name} needs a header row naming "
-                           f"its features: {expected} (any order; extra columns are kept)")
-    doubled = [f for f in spec.feature_names if names.count(f) > 1]
-    if doubled:
-        raise InvalidInput(f"The CSV header names {doubled[0]!r} twice")
-    return [names.index(f) for f in spec.feature_names]
-
-
-def parse_row(spec: ModelSpec, row: list[str], columns: list[int]) -> list[float]:
-    values = []
-    for name, index in zip(spec.feature_names, columns, strict=True):
-        text = row[index].strip() if index < len(row) else ""
-        if not text:
-            raise RowError(f"no value for '{name}'")
-        try:
-            value = float(text)
-        except ValueError:
-            raise RowError(f"'{name}' is not a number: {text[:30]!r}") from None
-        if not math.isfinite(value):
-            raise RowError(f"'{name}' must be a finite number, got {text[:30]!r}")
-        values.append(value)
-    return values
 
 
 class BatchJobs:
@@ -145,7 +99,7 @@ class BatchJobs:
         folder.mkdir(parents=True)
         try:
             rows = _save(stream, folder / INPUT)
-            columns = feature_columns(spec, _read_header(folder / INPUT))
+            columns = feature_columns(spec, read_header(folder / INPUT))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -188,8 +142,8 @@ class BatchJobs:
                 reader, writer = csv.reader(src), csv.writer(dst)
                 header = next(reader)
                 writer.writerow([*header, *output_columns(spec)])
-                for chunk in _chunks(reader, self.chunk_rows, len(header)):
-                    self._score(spec, columns, chunk, writer, state, caller)
+                for chunk in chunks(reader, self.chunk_rows, len(header)):
+                    score_chunk(self.service, spec, columns, chunk, writer, state, caller)
                     atomic_write_json(folder / PROGRESS, {**state, "updated": time.time()})
             os.replace(tmp, folder / OUTPUT)
             state.update(state="done", rows_total=state["rows_done"])
@@ -203,68 +157,6 @@ class BatchJobs:
         except OSError as exc:  # the folder was cleaned away under the job: nothing left to tell
             log.warning("Batch job %s lost its folder: %s", folder.name, exc)
 
-    def _score(self, spec: ModelSpec, columns: list[int], chunk: list[Line], writer: Any,
-               state: dict[str, Any], caller: str | None) -> None:
-        parsed: list[list[float] | str] = []
-        for _, cells, problem in chunk:
-            try:
-                parsed.append(problem or parse_row(spec, cells, columns))
-            except RowError as exc:
-                parsed.append(str(exc))
-        good = [p for p in parsed if not isinstance(p, str)]
-        outputs: Iterator[list[str]] = iter(())
-        if good:
-            prediction = self.service.predict(spec.name, np.asarray(good, dtype=np.float32),
-                                              version=spec.version, caller=caller)
-            outputs = _format(spec, prediction.values)
-        blank = [""] * (len(output_columns(spec)) - 1)
-        for (line, cells, _), item in zip(chunk, parsed, strict=True):
-            if isinstance(item, str):
-                writer.writerow([*cells, *blank, f"line {line}: {item}"])
-                state["rows_failed"] += 1
-                if len(state["errors"]) < MAX_LISTED_ERRORS:
-                    state["errors"].append({"line": line, "message": item})
-            else:
-                writer.writerow([*cells, *next(outputs), ""])
-        state["rows_done"] += len(chunk)
-
-
-def _format(spec: ModelSpec, values: np.ndarray) -> Iterator[list[str]]:
-    if spec.task == "classification":
-        best = np.argmax(values, axis=1)
-        for i, row in enumerate(values):
-            yield [spec.labels[best[i]], *(f"{p:.6g}" for p in row.tolist())]
-    else:
-        for value in values.reshape(-1).tolist():
-            yield [f"{value:.6g}"]
-
-
-def _chunks(reader: Any, size: int, width: int) -> Iterator[list[Line]]:
-    """(line number, cells, problem or None) in chunks; a malformed line is an error, not a stop.
-
-    Cells are cut or padded to the header's width so the output's columns line up; a row with
-    more cells than the header is an error.
-    """
-    chunk: list[Line] = []
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            chunk.append((reader.line_num, [""] * width, f"unreadable CSV ({exc})"))
-            continue
-        if not row or all(not cell.strip() for cell in row):
-            continue  # blank lines are not rows
-        problem = f"{len(row)} fields where the header has {width}" if len(row) > width else None
-        chunk.append((reader.line_num, (row + [""] * width)[:width], problem))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _save(stream: IO[bytes], path: Path) -> int:
     """Copy the upload to disk in blocks; returns an estimate of the data rows (for progress)."""
     lines, last = 0, b"\n"
@@ -274,19 +166,6 @@ def _save(stream: IO[bytes], path: Path) -> int:
             lines += block.count(b"\n")
             last = block[-1:]
     return max(0, lines + (last != b"\n") - 1)
-
-
-def _read_header(path: Path) -> list[str]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader([fh.readline(1 << 20)]), [])
-    except UnicodeDecodeError:
-        raise InvalidInput("The CSV file is not UTF-8 text; save it as CSV UTF-8") from None
-    except csv.Error as exc:
-        raise InvalidInput(f"The CSV header cannot be read: {exc}") from None
-    if not any(cell.strip() for cell in header):
-        raise InvalidInput("The CSV file is empty; it needs a header row and data rows")
-    return header
 
 
 def _mtime(folder: Path) -> float:
