@@ -216,7 +216,17 @@
     });
   }
 
+  // -- ask before destructive admin actions ------------------------------------------------
+  function setupConfirm() {
+    $all("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupConfirm();
     setupFilter();
     setupPredictForms();
     setupDropzones();

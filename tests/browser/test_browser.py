@@ -119,6 +119,18 @@ def test_score_a_csv_and_download_it(page, tmp_path):
     assert scored[-1]["error"].startswith(f"line {rows + 1}:")
 
 
+def test_csv_scoring_works_without_javascript(no_js_page):
+    body = "\n".join([",".join(FEATURES)] + ["5.1,3.5,1.4,0.2"] * 20_000).encode()
+    no_js_page.goto("/models/iris")
+    no_js_page.get_by_label("CSV file", exact=True).set_input_files(
+        files=[{"name": "plain.csv", "mimeType": "text/csv", "buffer": body}])
+    no_js_page.get_by_role("button", name="Score the file").click()
+    no_js_page.wait_for_url("**/jobs/*")
+    # the job page refreshes itself (<noscript> meta refresh) until the results are there
+    expect(no_js_page.get_by_role("heading", name="Results")).to_be_visible(timeout=60_000)
+    expect(no_js_page.get_by_text("20000 rows scored, 0 with errors.")).to_be_visible()
+
+
 def test_a_wrong_csv_header_is_a_friendly_error(page):
     page.goto("/models/iris")
     page.get_by_label("CSV file", exact=True).set_input_files(
@@ -153,6 +165,10 @@ def test_admin_unloads_loads_and_relabels(page):
     login(page)
     page.goto("/admin")
     card = page.locator("#model-wine")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Unload wine?" → no: nothing changes
+    card.get_by_role("button", name="Unload wine").click()
+    expect(page.locator(".flash")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.accept())
     card.get_by_role("button", name="Unload wine").click()
     expect(page.locator(".flash")).to_contain_text("wine is unloaded")
     page.locator("#model-wine").get_by_role("button", name="Load wine").click()
