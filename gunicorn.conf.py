@@ -20,6 +20,12 @@ accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None  # empty: no access
 errorlog = "-"
 loglevel = os.environ.get("PODIUM_GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+# gunicorn's control socket (for `gunicornc`) defaults to one path under $HOME, shared by every
+# server of the user: off unless PODIUM_CONTROL_SOCKET names a path for this server.
+if os.environ.get("PODIUM_CONTROL_SOCKET"):
+    control_socket = os.environ["PODIUM_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 # Each worker sizes TensorFlow's thread pools to its share of the cores.
 os.environ.setdefault("PODIUM_FRAMEWORK_THREADS", str(max(1, _cores // workers)))
 

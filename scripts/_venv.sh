@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/serve and scripts/test: make .venv and install a requirements file into it,
 # skipping the install when that file has not changed since the last one.
 set -euo pipefail
@@ -7,7 +8,8 @@ ensure_venv() {
   if [ ! -x .venv/bin/python ]; then
     "${PYTHON:-python3}" -m venv .venv
   fi
-  local stamp=".venv/.installed-$(basename "$requirements")"
+  local stamp
+  stamp=".venv/.installed-$(basename "$requirements")"
   local digest
   digest=$(cat "$requirements" requirements.txt | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from typing import Any
 
 from flask import Flask
@@ -71,12 +73,17 @@ def _secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
     path = os.path.join(app.instance_path, "secret_key")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    except FileExistsError:
-        pass
+    if not os.path.exists(path):
+        # workers start together: write a whole file aside, then link it into place (atomic, and
+        # refused when another process won), so no worker ever reads a half-written key
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key-", dir=app.instance_path)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
     with open(path, encoding="ascii") as fh:
         app.config["SECRET_KEY"] = fh.read().strip()
 

@@ -36,7 +36,7 @@ class UserStore:
         self.max_failures, self.lockout_window = max_failures, lockout_window
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._users: dict[str, dict[str, str]] = {}
         self._verified: dict[bytes, tuple[str, float]] = {}
         self._failures: dict[tuple[str, str], deque[float]] = {}
@@ -45,7 +45,7 @@ class UserStore:
     def _current(self) -> dict[str, dict[str, str]]:
         try:
             st = self.path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # writes replace the file: new inode
         except FileNotFoundError:
             stamp = None
         if stamp != self._stamp:
@@ -102,17 +102,24 @@ class UserStore:
     def ensure_admin(self) -> str | None:
         """Create `admin` with a random password if no users file exists; returns the password once.
 
-        The file is created with O_EXCL, so of several workers starting together only one wins.
+        The complete file is linked into place (link fails when the name exists), so of several
+        workers starting together only one wins and none reads a half-written file.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            return None
         password = secrets.token_urlsafe(16)
         users = {"admin": {"hash": generate_password_hash(password), "role": "admin"}}
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"users": users}, fh, indent=2)
+            os.link(tmp, self.path)  # whole file appears at once; fails if another worker won
         except FileExistsError:
             return None
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"users": users}, fh, indent=2)
+        finally:
+            tmp.unlink(missing_ok=True)
         return password
 
     # -- checking credentials -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask import g, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import http_error_response, json_error, serving_error_response
-from webapp.serving.errors import InvalidInput, ServingError
+from webapp.serving.errors import InvalidInput, PayloadTooLarge, ServingError
 
 ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -40,16 +40,32 @@ class PodiumApi(flask_restful.Api):
             return serving_error_response(e)
         if isinstance(e, HTTPException):
             return http_error_response(e)
+        if isinstance(e, RecursionError):  # input nested deeper than the code walking it can go
+            return json_error(400, "JSON Parse error: the document is nested too deeply")
         raise e  # the app's handler logs it and answers a generic 500
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object with a repeated name is ambiguous (which input wins?): refuse it."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {duplicate!r} in an object")
+    return obj
 
 
 def read_json_body() -> Any:
     """The request body as JSON, whatever its Content-Type; raises InvalidInput naming the fault."""
     data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # a chunked body is cut at the limit by werkzeug, not refused: refuse it here
+        raise PayloadTooLarge(f"Request body too large: the limit is {limit} bytes")
     if not data.strip():
         raise InvalidInput("JSON Parse error: The document is empty")
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError:
         raise InvalidInput("JSON Parse error: the body is not valid UTF-8") from None
     except RecursionError:

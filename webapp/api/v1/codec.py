@@ -11,17 +11,19 @@ from webapp.serving.loaded import LoadedVersion, State
 from webapp.serving.service import ModelView, Prediction
 from webapp.serving.spec import ModelSpec
 
+# Signature names each verb accepts; the method names let TF Serving's documented examples work
+# as written (e.g. `"signature_name": "tensorflow/serving/regress"`).
 SIGNATURES = {
-    "predict": ("", "serving_default", "predict"),
-    "classify": ("", "serving_default", "classification"),
-    "regress": ("", "serving_default", "regression"),
+    "predict": ("", "serving_default", "predict", "tensorflow/serving/predict"),
+    "classify": ("", "serving_default", "classification", "tensorflow/serving/classify"),
+    "regress": ("", "serving_default", "regression", "tensorflow/serving/regress"),
 }
 TF_STATE = {State.LOADING: "LOADING", State.AVAILABLE: "AVAILABLE", State.FAILED: "END",
             State.UNLOADED: "END"}
 
 
 def decode_b64(value: Any) -> Any:
-    """Replace every {"b64": "..."} object with its bytes, recursively through lists."""
+    """Replace every {"b64": "..."} object with its bytes, recursively through lists and objects."""
     if isinstance(value, dict) and "b64" in value:
         if len(value) != 1 or not isinstance(value["b64"], str):
             raise InvalidInput('A binary value must be an object with the single key "b64"')
@@ -29,6 +31,8 @@ def decode_b64(value: Any) -> Any:
             return base64.b64decode(value["b64"], validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput("Unable to base64 decode") from None
+    if isinstance(value, dict):  # named inputs: {"image": {"b64": ...}}
+        return {k: decode_b64(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_b64(v) for v in value]
     return value

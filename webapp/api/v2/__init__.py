@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
+from webapp.api.v2.views import bp
+
+__all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,65 @@
+"""Request and response bodies of /api/v2: any Content-Type, compression both ways, binary framing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from flask import Response, current_app, request
+
+from webapp.api.common import dumps
+from webapp.api.v2.binary import HEADER, compress, decompress
+from webapp.serving.errors import InvalidInput
+
+COMPRESS_FROM = 1024  # bytes; smaller answers are not worth compressing
+
+
+def loads(data: bytes) -> Any:
+    """JSON from bytes: orjson first, the stdlib for what orjson refuses (NaN, Infinity)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    if not data.strip():
+        raise InvalidInput("JSON Parse error: The document is empty")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput("JSON Parse error: the body is not valid UTF-8") from None
+    except RecursionError:
+        raise InvalidInput("JSON Parse error: the document is nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidInput(f"JSON Parse error: {exc}") from None
+
+
+def request_body() -> bytes:
+    """The raw body, any Content-Type, decompressed under the body size limit."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 32 * 1024 * 1024
+    return decompress(request.get_data(cache=False), request.headers.get("Content-Encoding"), limit)
+
+
+def optional_object(body: bytes, what: str) -> dict[str, Any]:
+    """An optional JSON object body (tritonclient often sends none at all)."""
+    if not body.strip():
+        return {}
+    doc = loads(body)
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"The {what} body must be a JSON object")
+    return doc
+
+
+def infer_response(doc: dict[str, Any], chunks: list[bytes]) -> Response:
+    """JSON, or JSON + binary outputs; gzip/deflate when the client accepts it and it is worth it."""
+    head = dumps(doc)
+    body = b"".join([head, *chunks])
+    response = Response(mimetype="application/octet-stream" if chunks else "application/json")
+    if chunks:
+        response.headers[HEADER] = str(len(head))  # of the uncompressed JSON, as Triton sends it
+    encoding = request.accept_encodings.best_match(("gzip", "deflate"))
+    if encoding and len(body) >= COMPRESS_FROM:
+        body = compress(body, encoding)
+        response.headers["Content-Encoding"] = encoding
+    response.vary.add("Accept-Encoding")
+    response.set_data(body)
+    return response

@@ -1,0 +1,118 @@
+"""Server and model metadata, Triton's model configuration and the repository index, as documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.serving.loaded import LoadedVersion, State
+from webapp.serving.service import ModelView
+from webapp.serving.spec import ModelSpec
+
+EXTENSIONS = ["binary_tensor_data", "classification", "model_repository", "model_configuration"]
+INDEX_STATE = {State.AVAILABLE: "READY", State.LOADING: "LOADING", State.FAILED: "UNAVAILABLE",
+               State.UNLOADED: "UNAVAILABLE"}
+
+
+def server_metadata(version: str) -> dict[str, Any]:
+    return {"name": "podium", "version": version, "extensions": EXTENSIONS}
+
+
+def platform(spec: ModelSpec) -> str:
+    """`<project>_<format>` as Triton names platforms (there is no standard name for sklearn)."""
+    if spec.framework == "keras":
+        return "tensorflow_keras"
+    return "sklearn_" + spec.artifact.rsplit(".", 1)[-1]
+
+
+def input_tensor(spec: ModelSpec) -> dict[str, Any]:
+    name = "image" if spec.image is not None else "input"
+    return {"name": name, "datatype": "FP32", "shape": [-1, *spec.input_shape]}
+
+
+def output_tensors(spec: ModelSpec) -> list[dict[str, Any]]:
+    if spec.task == "classification":
+        return [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(spec.labels)]},
+                {"name": "label", "datatype": "BYTES", "shape": [-1]}]
+    return [{"name": "predictions", "datatype": "FP32", "shape": [-1]}]
+
+
+def model_metadata(view: ModelView, lv: LoadedVersion) -> dict[str, Any]:
+    """OIP model metadata for one version; `podium` carries what the protocol has no field for."""
+    spec = lv.spec
+    assert spec is not None
+    return {
+        "name": spec.name, "versions": [str(v) for v in sorted(view.versions)],
+        "platform": platform(spec), "inputs": [input_tensor(spec)], "outputs": output_tensors(spec),
+        "podium": {"version": str(lv.version), "task": spec.task, "framework": spec.framework,
+                   "description": spec.description, "input_kind": spec.input_kind,
+                   "features": spec.feature_names, "labels": list(spec.labels),
+                   "metrics": spec.metrics},
+    }
+
+
+def _config_tensor(tensor: dict[str, Any]) -> dict[str, Any]:
+    """A metadata tensor as a Triton config entry: dims without the batch dimension."""
+    data_type = "TYPE_STRING" if tensor["datatype"] == "BYTES" else "TYPE_" + tensor["datatype"]
+    dims = tensor["shape"][1:]
+    entry: dict[str, Any] = {"name": tensor["name"], "data_type": data_type, "dims": dims or [1]}
+    if not dims:  # Triton's way to say "one value per batch row": dims [1] reshaped to []
+        entry["reshape"] = {"shape": []}
+    return entry
+
+
+def model_config(lv: LoadedVersion, max_batch_size: int) -> dict[str, Any]:
+    """Triton's model configuration, consistent with the metadata so perf_analyzer can drive it."""
+    spec = lv.spec
+    assert spec is not None
+    batch = spec.batching.get("max_batch_size")
+    if type(batch) is int and batch > 0:
+        max_batch_size = min(batch, max_batch_size)
+    return {
+        "name": spec.name, "platform": platform(spec), "backend": "podium",
+        "max_batch_size": max_batch_size,
+        "input": [_config_tensor(input_tensor(spec))],
+        "output": [_config_tensor(t) for t in output_tensors(spec)],
+        "version_policy": {"specific": {"versions": [lv.version]}},
+    }
+
+
+def index_entries(models: dict[str, ModelView], ready_only: bool) -> list[dict[str, Any]]:
+    """The repository index: one entry per stored version, with its state in this worker."""
+    entries = []
+    for name in sorted(models):
+        view = models[name]
+        for number in sorted(set(view.stored) | set(view.versions)):
+            lv = view.versions.get(number)
+            if lv is None:
+                why = "unloaded" if view.config.get("unloaded") else "not served by the version policy"
+                state, reason = "UNAVAILABLE", why
+            else:
+                state, reason = INDEX_STATE[lv.state], lv.reason
+            if ready_only and state != "READY":
+                continue
+            entries.append({"name": name, "version": str(number), "state": state, "reason": reason})
+    return entries
+
+
+def _duration(count: int, ms: float) -> dict[str, int]:
+    return {"count": count, "ns": int(ms * 1_000_000)}
+
+
+def version_stats(lv: LoadedVersion) -> dict[str, Any]:
+    """Triton's statistics for one version, from this worker's counters (each worker counts its own).
+
+    Podium times a whole request, so success/compute_infer carry the total time of all requests and
+    queue/compute_input/compute_output are zero; last_inference is not tracked (0).
+    """
+    c = lv.counters.as_dict()
+    ok = c["requests"] - c["errors"]
+    total = _duration(ok, lv.counters.total_latency_ms)
+    zero = _duration(0, 0.0)
+    return {
+        "name": lv.name, "version": str(lv.version), "last_inference": 0,
+        "inference_count": c["rows"], "execution_count": c["requests"],
+        "inference_stats": {"success": total, "fail": _duration(c["errors"], 0.0), "queue": zero,
+                            "compute_input": zero, "compute_infer": total, "compute_output": zero,
+                            "cache_hit": zero, "cache_miss": zero},
+        "batch_stats": [],
+    }
