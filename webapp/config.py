@@ -38,4 +38,10 @@ DEFAULTS: dict[str, object] = {
     "BACKGROUND_LOADING": True,
     # create an admin with a random password when no users file exists
     "CREATE_ADMIN": True,
+    # pages: true = every page needs a login (admin pages always need the admin role)
+    "UI_REQUIRE_LOGIN": False,
+    # CSV batch scoring: jobs kept at once, seconds a finished job is kept, rows per model call
+    "BATCH_MAX_JOBS": 20,
+    "BATCH_KEEP_SECONDS": 3600,
+    "BATCH_CHUNK_ROWS": 2000,
 }

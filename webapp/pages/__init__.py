@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template
+import os
 
-bp = Blueprint("home", __name__)
+from flask import Flask
 
-
-@bp.get("/")
-def index():
-    service = current_app.extensions["podium.service"]
-    return render_template("home/index.html", models=service.models())
+from webapp.serving.batchjobs import BatchJobs
 
 
 def init_pages(app: Flask) -> None:
-    app.register_blueprint(bp)
+    """Register the page blueprints, CSRF protection (pages only) and the batch job store."""
+    from webapp.pages import access, admin, apidocs, batch, home, models, ops
+
+    # CSRF is checked by each page blueprint (access.check_post), never on /api/ routes,
+    # which use basic auth and JSON; Flask-WTF only provides the token and its check.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # the token is bound to the session; no extra expiry, so a page left open still submits
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    access.csrf.init_app(app)
+    app.extensions["podium.batch"] = BatchJobs(
+        os.path.join(app.instance_path, "jobs"), app.extensions["podium.service"],
+        max_jobs=int(app.config["BATCH_MAX_JOBS"]), keep_seconds=float(app.config["BATCH_KEEP_SECONDS"]),
+        chunk_rows=int(app.config["BATCH_CHUNK_ROWS"]))
+    for module in (home, access, models, batch, ops, admin, apidocs):
+        app.register_blueprint(module.bp)
+
+    if not app.testing:  # one snapshot writer per worker process (tests call the page instead)
+        app.before_request(lambda: ops.start_snapshots(app))
+
+    @app.context_processor
+    def page_globals() -> dict:
+        return {"current_user": access.current_user}

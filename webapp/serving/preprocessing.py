@@ -188,3 +188,16 @@ def images_to_batch(spec: ModelSpec, images: list[bytes], max_pixels: int = DEFA
             prefix = f"Image {i}: " if len(images) > 1 else ""
             raise type(exc)(prefix + exc.message) from None
     return np.stack(examples) if examples else np.empty((0, *spec.input_shape), np.float32)
+
+
+def example_png(spec: ImageInput, example: np.ndarray) -> bytes:
+    """One preprocessed example (float32 [h, w, c], 0..scale) → PNG bytes, to show what the model saw."""
+    top = spec.scale if spec.scale > 0 else 1.0
+    pixels = np.clip(np.asarray(example, dtype=np.float64) / top * 255.0, 0, 255).astype(np.uint8)
+    if spec.channels == 1:
+        image = Image.fromarray(pixels.reshape(spec.height, spec.width), mode="L")
+    else:
+        image = Image.fromarray(pixels.reshape(spec.height, spec.width, 3), mode="RGB")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
