@@ -182,11 +182,22 @@ def test_first_start_creates_admin_once_with_a_random_password(demo_store, tmp_p
     assert password not in elsewhere.getvalue()  # a different random password each time
 
 
+def _import_everything_once(demo_store, tmp_path) -> None:
+    """Import and compile what create_app needs before racing threads through it.
+
+    CPython 3.11's compiler is not safe to run from several threads at once ("AST constructor
+    recursion depth mismatch"); real workers are processes, and the races under test are files.
+    """
+    create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
+                "SECRET_KEY": "x", "CREATE_ADMIN": False, "USERS_FILE": str(tmp_path / "warm.json")})
+
+
 def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path):
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
     printed = io.StringIO()
     users = tmp_path / "users.json"
+    _import_everything_once(demo_store, tmp_path)
 
     def start() -> None:
         barrier.wait()
@@ -218,6 +229,7 @@ def test_workers_starting_together_share_one_complete_secret_key(demo_store, tmp
     keys: list[str] = []
     instance = tmp_path / "instance"
     instance.mkdir()
+    _import_everything_once(demo_store, tmp_path)
 
     def start() -> None:
         barrier.wait()
