@@ -99,6 +99,8 @@ def _service(app: Flask) -> None:
         max_batch_rows=int(app.config["MAX_BATCH_ROWS"]),
         max_image_pixels=int(app.config["MAX_IMAGE_PIXELS"]),
         framework_threads=threads,
+        accelerate=bool(app.config["ACCELERATE"]),
+        accelerate_timeout=float(app.config["ACCELERATE_TIMEOUT"]),
     )
     service = ModelService(app.config["MODEL_STORE"], options)
     app.extensions["podium.service"] = service

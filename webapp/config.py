@@ -17,6 +17,10 @@ DEFAULTS: dict[str, object] = {
     "MAX_BATCH_ROWS": 10_000,
     # most pixels in one uploaded image, checked before decoding
     "MAX_IMAGE_PIXELS": 25_000_000,
+    # convert each version to TFLite / ONNX in a child process, verify it on held-out rows and serve
+    # it when it matches (a manifest opts out with "accelerate": false); seconds one conversion may take
+    "ACCELERATE": True,
+    "ACCELERATE_TIMEOUT": 300,
     # TensorFlow intra/inter-op threads per worker; 0 = cores / workers
     "FRAMEWORK_THREADS": 0,
     # seconds a verified basic-auth credential is remembered (0 = verify every request)

@@ -59,6 +59,7 @@ class LoadedVersion:
     artifact_bytes: int | None = None
     loaded_at: float | None = None
     counters: Counters = field(default_factory=Counters)
+    acceleration: dict[str, Any] = field(default_factory=dict)  # which call path, and why
 
     @property
     def ready(self) -> bool:
@@ -71,7 +72,7 @@ class LoadedVersion:
     def info(self) -> dict[str, Any]:
         return {
             "version": self.version, "state": self.state.value, "reason": self.reason,
-            "call_path": getattr(self.runtime, "path", None),
+            "call_path": getattr(self.runtime, "path", None), "acceleration": self.acceleration,
             "load_seconds": self.load_seconds, "artifact_bytes": self.artifact_bytes,
             "loaded_at": self.loaded_at, **self.counters.as_dict(),
         }

@@ -10,11 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from . import preprocessing
+from . import acceleration, preprocessing
 from .errors import InvalidInput, ModelNotFound, ModelUnavailable, PayloadTooLarge, ServingError
 from .loaded import LoadedVersion, State, now
 from .registry import labels_of, versions_to_serve
-from .runtimes import load_runtime
 from .spec import ModelSpec, load_manifest
 from .store import ModelStore, StoredModel
 
@@ -28,6 +27,8 @@ class ServingOptions:
     max_batch_rows: int = 10_000
     max_image_pixels: int = preprocessing.DEFAULT_MAX_PIXELS
     framework_threads: int = 1
+    accelerate: bool = True
+    accelerate_timeout: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,10 @@ class ModelService:
         lv = LoadedVersion(name, number, State.LOADING, identity=identity)
         try:
             spec = load_manifest(path, name, number)
-            runtime = load_runtime(spec, trusted=name in self.options.trusted_models,
-                                   threads=self.options.framework_threads)
+            opts = self.options
+            runtime, lv.acceleration = acceleration.load(
+                spec, trusted=name in opts.trusted_models, threads=opts.framework_threads,
+                enabled=opts.accelerate, timeout=opts.accelerate_timeout)
             lv.spec, lv.runtime = spec, runtime
             _warm_up(lv)
         except ServingError as exc:

@@ -192,6 +192,7 @@ def podium_metadata(lv: LoadedVersion) -> dict[str, Any]:
         "framework": spec.framework, "task": spec.task, "description": spec.description,
         "input_kind": spec.input_kind, "features": spec.feature_names, "labels": list(spec.labels),
         "metrics": spec.metrics, "call_path": getattr(lv.runtime, "path", None),
+        "acceleration": lv.acceleration,
     }
 
 
