@@ -223,8 +223,12 @@ class ModelService:
     def predict(self, name: str, instances: Any, version: int | None = None,
                 label: str | None = None, caller: str | None = None) -> Prediction:
         """Run one batch; raises ServingError subclasses with a caller-facing message."""
-        lv = self.resolve(name, version, label, caller)
+        return self.predict_on(self.resolve(name, version, label, caller), instances)
+
+    def predict_on(self, lv: LoadedVersion, instances: Any) -> Prediction:
+        """Run one batch on a version the caller already resolved (so a request resolves once)."""
         assert lv.spec is not None
+        name = lv.name
         started = time.perf_counter()
         ok, rows = False, 0
         try:
