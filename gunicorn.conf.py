@@ -4,6 +4,8 @@ Every setting can be overridden with an environment variable (PODIUM_BIND, PODIU
 """
 
 import os
+import shutil
+import tempfile
 
 _cores = os.cpu_count() or 1
 
@@ -30,3 +32,24 @@ def post_worker_init(worker):
     service = getattr(app, "extensions", {}).get("podium.service")
     if service is not None and app.config.get("BACKGROUND_LOADING", True):
         service.start()
+
+
+# Prometheus multiprocess mode: every worker writes its samples under one folder, made fresh here in
+# the master before any worker imports prometheus_client; /metrics sums the live workers' files.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="podium-metrics-")
+    _own_metrics_dir = True
+else:
+    _own_metrics_dir = False
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from /metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

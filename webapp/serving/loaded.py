@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .runtimes import Runtime
+from .scheduler import Scheduler
 from .spec import ModelSpec
 
 
@@ -60,6 +61,7 @@ class LoadedVersion:
     loaded_at: float | None = None
     counters: Counters = field(default_factory=Counters)
     acceleration: dict[str, Any] = field(default_factory=dict)  # which call path, and why
+    scheduler: Scheduler | None = None  # shedding, cache and batching in front of the runtime
 
     @property
     def ready(self) -> bool:
@@ -69,12 +71,17 @@ class LoadedVersion:
         assert self.runtime is not None
         return self.runtime.run(batch)
 
+    def serve(self, batch: np.ndarray) -> np.ndarray:
+        """A request's batch through the scheduler; raises Overloaded when the model is saturated."""
+        return self.scheduler.run(batch) if self.scheduler is not None else self.run(batch)
+
     def info(self) -> dict[str, Any]:
         return {
             "version": self.version, "state": self.state.value, "reason": self.reason,
             "call_path": getattr(self.runtime, "path", None), "acceleration": self.acceleration,
             "load_seconds": self.load_seconds, "artifact_bytes": self.artifact_bytes,
             "loaded_at": self.loaded_at, **self.counters.as_dict(),
+            "scheduling": self.scheduler.info() if self.scheduler is not None else None,
         }
 
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import acceleration, preprocessing
+from . import acceleration, metrics, preprocessing
 from .errors import InvalidInput, ModelNotFound, ModelUnavailable, PayloadTooLarge, ServingError
 from .loaded import LoadedVersion, State, now
 from .registry import labels_of, versions_to_serve
+from .scheduler import Policy, Scheduler
 from .spec import ModelSpec, load_manifest
 from .store import ModelStore, StoredModel
 
@@ -29,6 +30,7 @@ class ServingOptions:
     framework_threads: int = 1
     accelerate: bool = True
     accelerate_timeout: float = 300.0
+    policy: Policy = Policy()  # batching, shedding and cache defaults; manifests override
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class ModelService:
         with self._refresh_lock:
             stored = self.store.scan()
             views = {name: self._reconcile(model) for name, model in stored.items()}
+            for name in set(self._models) - set(views):  # a model folder was removed
+                for lv in self._models[name].versions.values():
+                    _retire(lv)
             self._models = views
             self._refreshed.set()
 
@@ -125,6 +130,9 @@ class ModelService:
             # publish each loaded version at once so readiness and routing see it early
             self._models = {**self._models, model.name: ModelView(
                 model.name, {**held, **versions}, tuple(model.versions), model.config)}
+        for number, gone in held.items():
+            if versions.get(number) is not gone:
+                _retire(gone)
         return ModelView(model.name, versions, tuple(model.versions), model.config)
 
     def _load(self, name: str, number: int, path: Any, identity: tuple[int, int]) -> LoadedVersion:
@@ -146,6 +154,8 @@ class ModelService:
             lv.state, lv.reason = State.FAILED, f"{type(exc).__name__}: {exc}"
             log.warning("Model %s version %s failed to load: %s", name, number, lv.reason)
             return lv
+        lv.scheduler = Scheduler(name, number, runtime.run, self.options.policy.override(spec.raw))
+        metrics.set_loaded(name, number, runtime.path, True)
         lv.state, lv.loaded_at = State.AVAILABLE, now()
         lv.load_seconds = time.perf_counter() - started
         lv.artifact_bytes = spec.artifact_path.stat().st_size
@@ -234,7 +244,7 @@ class ModelService:
         try:
             batch = self.to_batch(lv.spec, instances)
             rows = len(batch)
-            values = lv.run(batch)
+            values = lv.serve(batch)
             ok = True
             return Prediction(name, lv.version, lv.spec, values)
         finally:
@@ -253,6 +263,14 @@ def _identity(path: Any) -> tuple[int, int]:
     except OSError:
         return (0, 0)
     return (st.st_ino, st.st_mtime_ns)
+
+
+def _retire(lv: LoadedVersion) -> None:
+    """Stop a replaced or removed version's batcher and drop it from the loaded-versions gauge."""
+    if lv.scheduler is not None:
+        lv.scheduler.close()
+    if lv.runtime is not None:
+        metrics.set_loaded(lv.name, lv.version, lv.runtime.path, False)
 
 
 def _warm_up(lv: LoadedVersion) -> None:
