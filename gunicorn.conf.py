@@ -18,6 +18,10 @@ preload_app = False
 timeout = int(os.environ.get("PODIUM_TIMEOUT", 60))
 graceful_timeout = int(os.environ.get("PODIUM_GRACEFUL_TIMEOUT", 30))
 keepalive = int(os.environ.get("PODIUM_KEEPALIVE", 5))
+# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections over the
+# workers; with one shared socket a keep-alive client's connections pile onto whichever worker
+# accepted first and the other cores idle (measured in docs/performance.md).
+reuse_port = os.environ.get("PODIUM_REUSE_PORT", "true").lower() in ("1", "true", "yes")
 accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("PODIUM_GUNICORN_LOG_LEVEL", "info")

@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated: podium,tutorial,hello")
+    parser.add_argument("--models", default="", help="comma-separated model names to keep")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     parts = set(args.only.split(",")) if args.only else {"podium", "tutorial", "hello"}
@@ -194,6 +195,9 @@ def main() -> None:
     try:
         store = prepare(tmp)
         cases = bodies(store)
+        if args.models:
+            cases = {k: v for k, v in cases.items() if k in args.models.split(",") or k == "mobilenet"}
+            cases["mobilenet"] = cases["mobilenet"]  # the upload target needs its image
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
         if "podium" in parts:
             rows += run_podium(tmp, store, cases, gunicorn, levels, args)
@@ -218,6 +222,8 @@ def run_podium(tmp, store, cases, gunicorn, levels, args) -> list[dict]:
     with server(gunicorn + ["wsgi:app"], env, base + "/readyz", tmp / "podium.log") as proc:
         print(f"podium ready in {time.monotonic() - started:.1f}s (conversions included)", file=sys.stderr)
         for label, url, body, ctype in podium_targets(base, cases):
+            if args.models and label.split()[0] not in args.models.split(","):
+                continue
             for conc in levels:
                 rows.append({"target": label, "server": "podium", "conc": conc,
                              **measure(proc, url, body, ctype, conc, args.seconds)})
