@@ -11,7 +11,7 @@ _cores = os.cpu_count() or 1
 
 bind = os.environ.get("PODIUM_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("PODIUM_WORKERS", max(2, _cores)))
-threads = int(os.environ.get("PODIUM_THREADS", 4))
+threads = int(os.environ.get("PODIUM_THREADS", 8))
 worker_class = "gthread"
 # TensorFlow is not fork-safe: each worker imports it and loads its models after the fork.
 preload_app = False

@@ -113,8 +113,18 @@ def wrk(url: str, body: bytes, ctype: str, conc: int, seconds: int, auth: bool) 
     return doc
 
 
-def measure(proc, url, body, ctype, conc, seconds, auth=True) -> dict:
+def shed_count(base: str | None) -> float:
+    """503 answers Podium has counted so far (from /metrics), to tell shedding from failures."""
+    if base is None:
+        return 0.0
+    text = requests.get(base + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("podium_requests_total{") and 'code="503"' in line)
+
+
+def measure(proc, url, body, ctype, conc, seconds, auth=True, base=None) -> dict:
     procs = workers(proc)
+    shed0 = shed_count(base)
     cpu0 = {p.pid: sum(p.cpu_times()[:2]) for p in procs}
     result = wrk(url, body, ctype, conc, seconds, auth)
     shares = []
@@ -124,6 +134,8 @@ def measure(proc, url, body, ctype, conc, seconds, auth=True) -> dict:
     total = sum(shares) or 1.0
     result["spread"] = "/".join(f"{100 * s / total:.0f}" for s in sorted(shares, reverse=True))
     result["rss_mb"] = max((p.memory_info().rss for p in procs), default=0) / 2**20
+    result["shed"] = int(shed_count(base) - shed0)
+    result["ok_rps"] = (result["requests"] - result["non2xx"]) / result["seconds"]
     return result
 
 
@@ -187,6 +199,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated: podium,tutorial,hello")
     parser.add_argument("--models", default="", help="comma-separated model names to keep")
+    parser.add_argument("--overload", type=int, default=128,
+                        help="connections for the overload run on mobilenet (0 = skip)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     parts = set(args.only.split(",")) if args.only else {"podium", "tutorial", "hello"}
@@ -201,6 +215,8 @@ def main() -> None:
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
         if "podium" in parts:
             rows += run_podium(tmp, store, cases, gunicorn, levels, args)
+            if args.overload:
+                rows += run_overload(tmp, store, cases, gunicorn, args)
         if "tutorial" in parts:
             rows += run_tutorial(tmp, store, cases, levels, args)
         if "hello" in parts:
@@ -226,9 +242,26 @@ def run_podium(tmp, store, cases, gunicorn, levels, args) -> list[dict]:
                 continue
             for conc in levels:
                 rows.append({"target": label, "server": "podium", "conc": conc,
-                             **measure(proc, url, body, ctype, conc, args.seconds)})
+                             **measure(proc, url, body, ctype, conc, args.seconds, base=base)})
                 print(rows[-1], file=sys.stderr)
     return rows
+
+
+def run_overload(tmp, store, cases, gunicorn, args) -> list[dict]:
+    """Mobilenet at `--overload` connections, on a Podium told to shed (a small queue, more threads)."""
+    port = free_port()
+    env = {"PODIUM_BIND": f"127.0.0.1:{port}", "PODIUM_WORKERS": str(args.workers),
+           "PODIUM_MODEL_STORE": str(store), "PODIUM_USERS_FILE": str(tmp / "users.json"),
+           "PODIUM_SECRET_KEY": "bench", "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": "",
+           "PODIUM_THREADS": "16", "PODIUM_MAX_QUEUE": "8"}
+    base = f"http://127.0.0.1:{port}"
+    with server(gunicorn + ["wsgi:app"], env, base + "/readyz", tmp / "overload.log") as proc:
+        row = {"target": "mobilenet v1 JSON (MAX_QUEUE=8, 16 threads)", "server": "podium",
+               "conc": args.overload, **measure(proc, f"{base}/api/v1/models/mobilenet:predict",
+                                                cases["mobilenet"][0], "application/json",
+                                                args.overload, args.seconds, base=base)}
+    print(row, file=sys.stderr)
+    return [row]
 
 
 def run_tutorial(tmp, store, cases, levels, args) -> list[dict]:
@@ -270,22 +303,26 @@ def run_hello(tmp, gunicorn, levels, args) -> list[dict]:
 
 
 def table(rows: list[dict], limits: dict[str, float]) -> str:
-    tutorial = {(r["target"], r["conc"]): r["rps"] for r in rows if r["server"] == "tutorial"}
-    hello = {r["conc"]: r["rps"] for r in rows if r["server"].startswith("hello (gthread")}
-    lines = ["| target | server | conc | req/s | p50 ms | p99 ms | errors | worker RSS MB | "
+    tutorial = {(r["target"], r["conc"]): r["ok_rps"] for r in rows if r["server"] == "tutorial"}
+    hello = {r["conc"]: r["ok_rps"] for r in rows if r["server"].startswith("hello (gthread")}
+    lines = ["| target | server | conc | req/s (2xx) | p50 ms | p99 ms | errors | 503 shed | worker RSS MB | "
              "CPU spread % | × tutorial | × hello | % in-process limit |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         model = r["target"].split()[0]
         t = tutorial.get((r["target"], r["conc"]))
         h = hello.get(r["conc"])
         limit = limits.get(model) if r["server"] == "podium" else None
-        lines.append("| {} | {} | {} | {:.0f} | {:.2f} | {:.2f} | {} | {:.0f} | {} | {} | {} | {} |".format(
-            r["target"], r["server"], r["conc"], r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000,
-            r["non2xx"] + r["socket_errors"], r["rss_mb"], r["spread"],
-            f"{r['rps'] / t:.1f}" if t and r["server"] == "podium" else "",
-            f"{r['rps'] / h:.2f}" if h and r["server"] == "podium" else "",
-            f"{100 * r['rps'] / limit:.0f}% of {limit:.0f}" if limit else ""))
+        failed = r["non2xx"] + r["socket_errors"]
+        shed = min(r.get("shed", 0), failed)  # the server may count a few answers wrk never read
+        cells = "| {} " * 13 + "|"
+        lines.append(cells.format(
+            r["target"], r["server"], r["conc"], f"{r['ok_rps']:.0f}", f"{r['p50_us'] / 1000:.2f}",
+            f"{r['p99_us'] / 1000:.2f}", failed - shed, shed,
+            f"{r['rss_mb']:.0f}", r["spread"],
+            f"{r['ok_rps'] / t:.1f}" if t and r["server"] == "podium" else "",
+            f"{r['ok_rps'] / h:.2f}" if h and r["server"] == "podium" else "",
+            f"{100 * r['ok_rps'] / limit:.0f}% of {limit:.0f}" if limit else ""))
     return "\n".join(lines)
 
 

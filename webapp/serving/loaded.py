@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -71,9 +72,13 @@ class LoadedVersion:
         assert self.runtime is not None
         return self.runtime.run(batch)
 
+    def slot(self) -> contextlib.AbstractContextManager[None]:
+        """A place in the version's queue, taken before decoding; raises Overloaded when full."""
+        return self.scheduler.slot() if self.scheduler is not None else contextlib.nullcontext()
+
     def serve(self, batch: np.ndarray) -> np.ndarray:
-        """A request's batch through the scheduler; raises Overloaded when the model is saturated."""
-        return self.scheduler.run(batch) if self.scheduler is not None else self.run(batch)
+        """A request's batch through cache and batcher (inside `slot()`)."""
+        return self.scheduler.answer(batch) if self.scheduler is not None else self.run(batch)
 
     def info(self) -> dict[str, Any]:
         return {

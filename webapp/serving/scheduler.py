@@ -8,9 +8,11 @@ keep an LRU of answers keyed on the input batch's bytes.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
@@ -55,17 +57,30 @@ class Scheduler:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The model's answer for `batch`; raises Overloaded when the queue is full or late."""
+        with self.slot():
+            return self.answer(batch)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the version's `max_queue` places; raises Overloaded at once when none is free.
+
+        Take it before decoding the input, so a refused request costs next to nothing.
+        """
+        self._admit()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def answer(self, batch: np.ndarray) -> np.ndarray:
+        """From the cache, or through the batcher or a direct call (the caller holds a slot)."""
         key = self._key(batch) if self.policy.cache_size else None
         if key is not None:
             cached = self._cached(key)
             if cached is not None:
                 return cached
-        self._admit()
-        try:
-            out = self._compute(batch)
-        finally:
-            with self._lock:
-                self._waiting -= 1
+        out = self._compute(batch)
         if key is not None:
             self._remember(key, out)
         return out

@@ -242,9 +242,10 @@ class ModelService:
         started = time.perf_counter()
         ok, rows = False, 0
         try:
-            batch = self.to_batch(lv.spec, instances)
-            rows = len(batch)
-            values = lv.serve(batch)
+            with lv.slot():
+                batch = self.to_batch(lv.spec, instances)
+                rows = len(batch)
+                values = lv.serve(batch)
             ok = True
             return Prediction(name, lv.version, lv.spec, values)
         finally:
