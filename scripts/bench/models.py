@@ -42,8 +42,7 @@ def mobilenet(folder: Path) -> None:
     manifest = {"framework": "keras", "artifact": "model.keras", "task": "classification",
                 "description": "MobileNetV2 224x224 with random weights (a realistic image-model cost).",
                 "inputs": {"kind": "image", "height": 224, "width": 224, "channels": 3, "scale": 1.0},
-                "outputs": {"labels": [f"class_{i}" for i in range(1000)]},
-                "batching": {"max_batch_size": 8, "max_delay_ms": 2}}
+                "outputs": {"labels": [f"class_{i}" for i in range(1000)]}}
     (folder / "model.json").write_text(json.dumps(manifest))
     x = np.random.default_rng(0).uniform(0, 1, (4, 224, 224, 3)).round(3)
     (folder / "heldout.json").write_text(json.dumps({"x": x.tolist(), "y": [0, 0, 0, 0]}))
