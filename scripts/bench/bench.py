@@ -204,7 +204,8 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     parts = set(args.only.split(",")) if args.only else {"podium", "tutorial", "hello"}
-    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-"))
+    (ROOT / ".bench").mkdir(exist_ok=True)  # not the shared /tmp, which other tools may sweep
+    tmp = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / ".bench"))
     rows: list[dict] = []
     try:
         store = prepare(tmp)
