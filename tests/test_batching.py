@@ -153,3 +153,12 @@ def test_the_cache_answers_repeated_inputs_only_for_deterministic_models(iris):
 def test_manifest_batching_overrides_the_config():
     policy = Policy().override({"batching": {"max_batch_size": 16, "max_delay_ms": 1}})
     assert (policy.max_batch_size, policy.max_delay_ms) == (16, 1.0)
+
+
+def test_a_thread_that_holds_a_place_does_not_take_a_second(iris):
+    runtime, rows = iris
+    scheduler = Scheduler("iris", 1, runtime.run, Policy(max_queue=1))
+    with scheduler.slot():  # as the API does before parsing the body
+        np.testing.assert_array_equal(scheduler.run(rows[:1]), runtime.run(rows[:1]))
+        assert scheduler.info()["waiting"] == 1
+    assert scheduler.info()["waiting"] == 0

@@ -52,6 +52,7 @@ class Scheduler:
                                self._on_batch) if policy.max_batch_size > 1 else None
         self._lock = threading.Lock()
         self._waiting = 0
+        self._held = threading.local()
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self.shed = self.hits = self.misses = 0
 
@@ -64,12 +65,18 @@ class Scheduler:
     def slot(self) -> Iterator[None]:
         """Hold one of the version's `max_queue` places; raises Overloaded at once when none is free.
 
-        Take it before decoding the input, so a refused request costs next to nothing.
+        Take it before decoding the input, so a refused request costs next to nothing; a thread that
+        already holds one (the API took it before parsing) does not take a second.
         """
+        if getattr(self._held, "slot", False):  # the protocol layer took it before parsing the body
+            yield
+            return
         self._admit()
+        self._held.slot = True
         try:
             yield
         finally:
+            self._held.slot = False
             with self._lock:
                 self._waiting -= 1
 

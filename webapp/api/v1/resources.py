@@ -64,6 +64,10 @@ class ModelVerb(Resource):
     def post(self, name: str, verb: str, version: str | None = None, label: str | None = None):
         number, label = target(version, label)
         lv = service().resolve(name, number, label, caller_key())
+        with lv.slot():  # a full queue refuses before the body is parsed
+            return self._answer(lv, verb)
+
+    def _answer(self, lv, verb: str):
         spec = lv.spec
         files = uploaded_files()
         if files is not None:
