@@ -162,3 +162,11 @@ def test_a_thread_that_holds_a_place_does_not_take_a_second(iris):
         np.testing.assert_array_equal(scheduler.run(rows[:1]), runtime.run(rows[:1]))
         assert scheduler.info()["waiting"] == 1
     assert scheduler.info()["waiting"] == 0
+
+
+def test_a_closed_batcher_still_answers_late_requests(iris):
+    runtime, rows = iris
+    batcher = Batcher(runtime.run, max_batch_size=8, max_delay=0.0)
+    batcher.submit(rows[:1]).result(30)
+    batcher.close()  # the version was replaced while this request was in flight
+    np.testing.assert_array_equal(batcher.submit(rows[1:2]).result(30), runtime.run(rows[1:2]))

@@ -38,13 +38,20 @@ class Batcher:
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._closed = False
         self.batches = 0
 
     def submit(self, batch: np.ndarray) -> Future:
         request = _Request(batch)
-        self._queue.put(request)
-        if self._thread is None:
-            self._start()
+        with self._start_lock:
+            closed = self._closed
+            if not closed:
+                self._queue.put(request)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="podium-batcher", daemon=True)
+                    self._thread.start()
+        if closed:  # a retired version still finishing in-flight requests: answer on this thread
+            self._answer([request])
         return request.future
 
     def run(self, batch: np.ndarray, timeout: float | None = None) -> np.ndarray:
@@ -52,23 +59,27 @@ class Batcher:
         return self.submit(batch).result(timeout)
 
     def close(self) -> None:
-        self._queue.put(None)
-
-    def _start(self) -> None:
+        """Stop the thread once the queue is answered; later requests run on the caller's thread."""
         with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="podium-batcher", daemon=True)
-                self._thread.start()
+            self._closed = True
+            self._queue.put(None)
 
     def _loop(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
-                return
+                break
             members, stop = self._collect(first)
             self._answer(members)
             if stop:
+                break
+        while True:  # answer whatever was queued before close()
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
                 return
+            if request is not None:
+                self._answer([request])
 
     def _collect(self, first: _Request) -> tuple[list[_Request], bool]:
         members, rows = [first], len(first.batch)
