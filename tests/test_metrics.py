@@ -38,7 +38,8 @@ def test_metrics_count_requests_per_model_version_and_protocol(client, user_head
     assert sample(text, "podium_request_duration_seconds_count", model="iris", protocol="v1") >= 4
     assert sample(text, "podium_compute_seconds_count", model="iris", version="2") >= 3
     assert sample(text, "podium_batch_size_bucket", model="iris", le="1.0") >= 3
-    assert sample(text, "podium_loaded_versions", model="digits", version="1") == 1
+    assert sample(text, "podium_loaded_versions", model="digits", version="1",
+                  call_path="tflite (ai-edge-litert)") == 1
     assert sample(text, "podium_worker_resident_memory_bytes") > 0
 
 
