@@ -50,6 +50,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_auth(app)
     register_error_handlers(app)
+    from .metrics import init_metrics
+
+    init_metrics(app)
     _security_headers(app)
 
     from . import ops
@@ -98,6 +101,7 @@ def _proxy_fix(app: Flask) -> None:
 
 def _service(app: Flask) -> None:
     from .serving.lifecycle import Lifecycle
+    from .serving.scheduler import Policy
     from .serving.service import ModelService, ServingOptions
 
     threads = int(app.config["FRAMEWORK_THREADS"]) or max(1, (os.cpu_count() or 1))
@@ -107,6 +111,13 @@ def _service(app: Flask) -> None:
         max_batch_rows=int(app.config["MAX_BATCH_ROWS"]),
         max_image_pixels=int(app.config["MAX_IMAGE_PIXELS"]),
         framework_threads=threads,
+        accelerate=bool(app.config["ACCELERATE"]),
+        accelerate_timeout=float(app.config["ACCELERATE_TIMEOUT"]),
+        policy=Policy(max_batch_size=int(app.config["BATCH_MAX_SIZE"]),
+                      max_delay_ms=float(app.config["BATCH_MAX_DELAY_MS"]),
+                      max_queue=int(app.config["MAX_QUEUE"]),
+                      deadline_s=float(app.config["REQUEST_DEADLINE"]),
+                      cache_size=int(app.config["PREDICTION_CACHE_SIZE"])),
     )
     service = ModelService(app.config["MODEL_STORE"], options)
     app.extensions["podium.service"] = service

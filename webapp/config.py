@@ -17,6 +17,20 @@ DEFAULTS: dict[str, object] = {
     "MAX_BATCH_ROWS": 10_000,
     # most pixels in one uploaded image, checked before decoding
     "MAX_IMAGE_PIXELS": 25_000_000,
+    # convert each version to TFLite / ONNX in a child process, verify it on held-out rows and serve
+    # it when it matches (a manifest opts out with "accelerate": false); seconds one conversion may take
+    "ACCELERATE": True,
+    "ACCELERATE_TIMEOUT": 300,
+    # micro-batching per version and worker (a manifest's "batching" object overrides): rows merged
+    # into one model call (1 = off) and the longest wait for more requests after the first
+    "BATCH_MAX_SIZE": 1,
+    "BATCH_MAX_DELAY_MS": 2.0,
+    # requests that may wait for or run on one version in one worker; the next gets 503 + Retry-After
+    "MAX_QUEUE": 64,
+    # seconds a request may wait in the batch queue before a 503 (0 = no deadline)
+    "REQUEST_DEADLINE": 0,
+    # answers remembered per version, only for manifests with "deterministic": true (0 = off)
+    "PREDICTION_CACHE_SIZE": 0,
     # TensorFlow intra/inter-op threads per worker; 0 = cores / workers
     "FRAMEWORK_THREADS": 0,
     # seconds a verified basic-auth credential is remembered (0 = verify every request)

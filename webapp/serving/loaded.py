@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .runtimes import Runtime
+from .scheduler import Scheduler
 from .spec import ModelSpec
 
 
@@ -59,6 +61,8 @@ class LoadedVersion:
     artifact_bytes: int | None = None
     loaded_at: float | None = None
     counters: Counters = field(default_factory=Counters)
+    acceleration: dict[str, Any] = field(default_factory=dict)  # which call path, and why
+    scheduler: Scheduler | None = None  # shedding, cache and batching in front of the runtime
 
     @property
     def ready(self) -> bool:
@@ -68,12 +72,21 @@ class LoadedVersion:
         assert self.runtime is not None
         return self.runtime.run(batch)
 
+    def slot(self) -> contextlib.AbstractContextManager[None]:
+        """A place in the version's queue, taken before decoding; raises Overloaded when full."""
+        return self.scheduler.slot() if self.scheduler is not None else contextlib.nullcontext()
+
+    def serve(self, batch: np.ndarray) -> np.ndarray:
+        """A request's batch through cache and batcher (inside `slot()`)."""
+        return self.scheduler.answer(batch) if self.scheduler is not None else self.run(batch)
+
     def info(self) -> dict[str, Any]:
         return {
             "version": self.version, "state": self.state.value, "reason": self.reason,
-            "call_path": getattr(self.runtime, "path", None),
+            "call_path": getattr(self.runtime, "path", None), "acceleration": self.acceleration,
             "load_seconds": self.load_seconds, "artifact_bytes": self.artifact_bytes,
             "loaded_at": self.loaded_at, **self.counters.as_dict(),
+            "scheduling": self.scheduler.info() if self.scheduler is not None else None,
         }
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import preprocessing
+from . import acceleration, metrics, preprocessing
 from .errors import InvalidInput, ModelNotFound, ModelUnavailable, PayloadTooLarge, ServingError
 from .loaded import LoadedVersion, State, now
 from .registry import choose_split_version, labels_of, split_of, versions_to_serve
-from .runtimes import load_runtime
+from .scheduler import Policy, Scheduler
 from .spec import ModelSpec, load_manifest
 from .store import ModelStore, StoredModel
 
@@ -28,6 +28,9 @@ class ServingOptions:
     max_batch_rows: int = 10_000
     max_image_pixels: int = preprocessing.DEFAULT_MAX_PIXELS
     framework_threads: int = 1
+    accelerate: bool = True
+    accelerate_timeout: float = 300.0
+    policy: Policy = Policy()  # batching, shedding and cache defaults; manifests override
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ class ModelService:
         with self._refresh_lock:
             stored = self.store.scan()
             views = {name: self._reconcile(model) for name, model in stored.items()}
+            for name in set(self._models) - set(views):  # a model folder was removed
+                for lv in self._models[name].versions.values():
+                    _retire(lv)
             self._models = views
             self._refreshed.set()
 
@@ -132,6 +138,9 @@ class ModelService:
             # publish each loaded version at once so readiness and routing see it early
             self._models = {**self._models, model.name: ModelView(
                 model.name, {**held, **versions}, tuple(model.versions), model.config)}
+        for number, gone in held.items():
+            if versions.get(number) is not gone:
+                _retire(gone)
         return ModelView(model.name, dict(sorted(versions.items())), tuple(model.versions), model.config)
 
     def _load(self, name: str, number: int, path: Any, identity: tuple[int, int]) -> LoadedVersion:
@@ -139,8 +148,10 @@ class ModelService:
         lv = LoadedVersion(name, number, State.LOADING, identity=identity)
         try:
             spec = load_manifest(path, name, number)
-            runtime = load_runtime(spec, trusted=name in self.options.trusted_models,
-                                   threads=self.options.framework_threads)
+            opts = self.options
+            runtime, lv.acceleration = acceleration.load(
+                spec, trusted=name in opts.trusted_models, threads=opts.framework_threads,
+                enabled=opts.accelerate, timeout=opts.accelerate_timeout)
             lv.spec, lv.runtime = spec, runtime
             _warm_up(lv)
         except ServingError as exc:
@@ -151,6 +162,8 @@ class ModelService:
             lv.state, lv.reason = State.FAILED, f"{type(exc).__name__}: {exc}"
             log.warning("Model %s version %s failed to load: %s", name, number, lv.reason)
             return lv
+        lv.scheduler = Scheduler(name, number, runtime.run, self.options.policy.override(spec.raw))
+        metrics.set_loaded(name, number, runtime.path, True)
         lv.state, lv.loaded_at = State.AVAILABLE, now()
         lv.load_seconds = time.perf_counter() - started
         lv.artifact_bytes = spec.artifact_path.stat().st_size
@@ -232,14 +245,19 @@ class ModelService:
     def predict(self, name: str, instances: Any, version: int | None = None,
                 label: str | None = None, caller: str | None = None) -> Prediction:
         """Run one batch; raises ServingError subclasses with a caller-facing message."""
-        lv = self.resolve(name, version, label, caller)
+        return self.predict_on(self.resolve(name, version, label, caller), instances)
+
+    def predict_on(self, lv: LoadedVersion, instances: Any) -> Prediction:
+        """Run one batch on a version the caller already resolved (so a request resolves once)."""
         assert lv.spec is not None
+        name = lv.name
         started = time.perf_counter()
         ok, rows = False, 0
         try:
-            batch = self.to_batch(lv.spec, instances)
-            rows = len(batch)
-            values = lv.run(batch)
+            with lv.slot():
+                batch = self.to_batch(lv.spec, instances)
+                rows = len(batch)
+                values = lv.serve(batch)
             ok = True
             return Prediction(name, lv.version, lv.spec, values)
         finally:
@@ -258,6 +276,14 @@ def _identity(path: Any) -> tuple[int, int]:
     except OSError:
         return (0, 0)
     return (st.st_ino, st.st_mtime_ns)
+
+
+def _retire(lv: LoadedVersion) -> None:
+    """Stop a replaced or removed version's batcher and drop it from the loaded-versions gauge."""
+    if lv.scheduler is not None:
+        lv.scheduler.close()
+    if lv.runtime is not None:
+        metrics.set_loaded(lv.name, lv.version, lv.runtime.path, False)
 
 
 def _warm_up(lv: LoadedVersion) -> None:

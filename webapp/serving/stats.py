@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ _process.cpu_percent(interval=None)  # prime: the first call always answers 0.0
 psutil.cpu_percent(interval=None)
 
 MB = 1024 * 1024
+FRAMEWORKS = ("tensorflow", "keras", "sklearn", "onnxruntime", "ai_edge_litert")
 
 
 def process_stats() -> dict[str, Any]:
@@ -30,6 +32,8 @@ def process_stats() -> dict[str, Any]:
             "cpu_percent": _process.cpu_percent(interval=None),
             "threads": _process.num_threads(), "open_files": open_files,
             "uptime_seconds": round(time.time() - _process.create_time(), 1),
+            # which frameworks this worker has imported: converted versions need neither TF nor sklearn
+            "frameworks": [m for m in FRAMEWORKS if m in sys.modules],
         }
 
 

@@ -35,7 +35,20 @@ def decode_b64(value: Any) -> Any:
         return {k: decode_b64(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_b64(v) for v in value]
+    if isinstance(value, dict):  # a named input: {"image": {"b64": ...}}
+        return {k: decode_b64(v) for k, v in value.items()}
     return value
+
+
+def _decode_rows(rows: list[Any]) -> list[Any]:
+    """decode_b64 on each instance that is an object; numeric rows (the hot path) pass untouched.
+
+    A {"b64": ...} value stands for one instance or one named input, never inside a numeric
+    tensor, so walking every number of an image tensor (~90 us for 8x8) is wasted work.
+    """
+    if not any(isinstance(r, dict) for r in rows):
+        return rows
+    return [decode_b64(r) if isinstance(r, dict) else r for r in rows]
 
 
 def check_signature(body: dict[str, Any], verb: str) -> None:
@@ -57,7 +70,7 @@ def parse_predict(body: dict[str, Any], spec: ModelSpec) -> tuple[Any, bool]:
         rows = body["instances"]
         if not isinstance(rows, list) or not rows:
             raise InvalidInput("'instances' must be a non-empty list")
-        return _unwrap_named(decode_b64(rows), spec), False
+        return _unwrap_named(_decode_rows(rows), spec), False
     cols = decode_b64(body["inputs"])
     if isinstance(cols, dict) and spec.image is None:
         return _columns_to_rows(cols, spec), True
@@ -196,6 +209,7 @@ def podium_metadata(lv: LoadedVersion) -> dict[str, Any]:
         "framework": spec.framework, "task": spec.task, "description": spec.description,
         "input_kind": spec.input_kind, "features": spec.feature_names, "labels": list(spec.labels),
         "metrics": spec.metrics, "call_path": getattr(lv.runtime, "path", None),
+        "acceleration": lv.acceleration,
     }
 
 

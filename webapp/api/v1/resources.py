@@ -63,7 +63,12 @@ class ModelVerb(Resource):
 
     def post(self, name: str, verb: str, version: str | None = None, label: str | None = None):
         number, label = target(version, label)
-        spec = service().resolve(name, number, label, caller_key()).spec
+        lv = service().resolve(name, number, label, caller_key())
+        with lv.slot():  # a full queue refuses before the body is parsed
+            return self._answer(lv, verb)
+
+    def _answer(self, lv, verb: str):
+        spec = lv.spec
         files = uploaded_files()
         if files is not None:
             instances, columnar, body = files, False, {}
@@ -73,7 +78,7 @@ class ModelVerb(Resource):
                 instances, columnar = codec.parse_predict(body, spec)
             else:
                 instances, columnar = codec.parse_examples(body, spec, verb), False
-        prediction = service().predict(name, instances, number, label, caller_key())
+        prediction = service().predict_on(lv, instances)
         if verb == "classify":
             return codec.encode_classify(prediction), 200, served_headers(prediction.version)
         if verb == "regress":
