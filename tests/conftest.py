@@ -10,6 +10,7 @@ import pytest
 
 from webapp import create_app
 from webapp.serving.demos import train_demos
+from webapp.serving.service import ModelService
 
 ADMIN = ("alice", "alice-password")
 USER = ("bob", "bob-password1")
@@ -25,6 +26,8 @@ def demo_store(tmp_path_factory) -> Path:
     """The demo models, trained once for the whole run. Treat as read-only: copy to change it."""
     root = tmp_path_factory.mktemp("demo-store")
     train_demos(root)
+    # convert and verify every version once, so each private copy inherits the acceleration cache
+    ModelService(str(root)).refresh()
     return root
 
 

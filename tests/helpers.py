@@ -15,6 +15,11 @@ IRIS_LABELS = ["setosa", "versicolor", "virginica"]
 DIABETES_FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
 
 
+def version_files(folder: Path) -> dict[str, bytes]:
+    """A version's published files, without the hidden acceleration cache Podium keeps beside them."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
 def heldout(store: Path, name: str, version: int = 1) -> dict:
     """The held-out rows {x, y} the demo trainer stored beside a version."""
     return json.loads((store / name / str(version) / "heldout.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import make_app
+from tests.helpers import version_files
 from webapp.serving.store import ModelStore
 from webapp.users import UserStore
 
@@ -21,10 +22,10 @@ def test_models_list(runner):
 def test_models_check_passes_then_fails_on_a_broken_version(app, runner):
     result = runner.invoke(args=["models", "check"])
     assert result.exit_code == 0, result.output
-    assert "ok    digits/1 via keras-tf.function" in result.output
-    assert "ok    iris/2 via sklearn" in result.output
+    assert "ok    digits/1 via " in result.output
+    assert "ok    iris/2 via " in result.output
     root = app.extensions["podium.service"].store.root
-    files = {p.name: p.read_bytes() for p in (root / "iris" / "1").iterdir()}
+    files = version_files(root / "iris" / "1")
     files["model.skops"] = b"garbage"
     ModelStore(root).publish("iris", files)
     result = runner.invoke(args=["models", "check"])

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import ADMIN, USER
+from tests.helpers import version_files
 from tests.server import gunicorn
 from webapp.serving.store import ModelStore
 
@@ -47,8 +48,7 @@ def test_two_workers_serve_digits_and_see_a_new_version(model_store, tmp_path):
         assert len(before) == 2, "expected both workers to answer"
 
         # publish iris version 3 while the server runs
-        with_files = {p.name: p.read_bytes() for p in (model_store / "iris" / "1").iterdir()
-                      if not p.name.startswith(".")}  # not the hidden acceleration cache
+        with_files = version_files(model_store / "iris" / "1")
         assert ModelStore(model_store).publish("iris", with_files) == 3
 
         deadline = time.monotonic() + 20

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_app
+from tests.helpers import version_files
 from webapp.serving.errors import Conflict, InvalidInput, ModelNotFound, PayloadTooLarge
 from webapp.serving.publishing import StorageFailure
 from webapp.serving.registry import choose_split_version
@@ -24,7 +25,7 @@ def lifecycle(app):
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    return version_files(folder)
 
 
 def iris_files(store: Path, version: int = 1, **manifest_changes) -> dict[str, bytes]:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.conftest import ADMIN, USER, basic
+from tests.helpers import version_files
 
 BASE = "/api/v2/repository"
 ROW = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
@@ -35,7 +36,7 @@ def test_publish_label_split_rollback_over_http(api, model_store):
     r = api.post(f"{BASE}/models/iris/versions", data=upload(model_store), headers=admin)
     assert r.status_code == 201, r.get_json()
     assert r.get_json() == {"name": "iris", "version": 3}
-    assert sorted(p.name for p in (model_store / "iris" / "3").iterdir()) == ["model.json", "model.skops"]
+    assert sorted(version_files(model_store / "iris" / "3")) == ["model.json", "model.skops"]
     assert served(api) == "3"
 
     r = api.put(f"{BASE}/models/iris/labels/stable", json={"version": 3}, headers=admin)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.conftest import ADMIN, USER, basic, make_app
+from tests.helpers import version_files
 from tests.pages_util import accessibility_problems, csrf, digit_png
 from webapp.serving.store import ModelStore
 
@@ -195,8 +196,8 @@ def test_api_routes_need_no_csrf_token(client, user_headers):
 def test_labels_and_descriptions_with_markup_render_inert(app, model_store):
     folder = model_store / "xss" / "1"
     folder.mkdir(parents=True)
-    for item in (model_store / "iris" / "1").iterdir():
-        (folder / item.name).write_bytes(item.read_bytes())
+    for name, content in version_files(model_store / "iris" / "1").items():
+        (folder / name).write_bytes(content)
     manifest = json.loads((folder / "model.json").read_text())
     manifest["outputs"]["labels"] = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "c"]
     manifest["description"] = "<script>alert(3)</script>"

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import make_app
-from tests.helpers import IRIS_ROW, assert_clean_error
+from tests.helpers import IRIS_ROW, assert_clean_error, version_files
 from webapp.logs import configure_logging
 
 
@@ -122,7 +122,7 @@ def test_the_home_page_escapes_what_a_manifest_says(app):
     from webapp.serving.store import ModelStore
 
     root = app.extensions["podium.service"].store.root
-    files = {p.name: p.read_bytes() for p in (root / "iris" / "1").iterdir()}
+    files = version_files(root / "iris" / "1")
     manifest = json.loads(files["model.json"])
     manifest["description"] = "<script>alert('desc')</script>"
     manifest["outputs"]["labels"] = ["<img src=x onerror=alert(1)>", "b", "c"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_app
-from tests.helpers import IRIS_ROW, assert_clean_error
+from tests.helpers import IRIS_ROW, assert_clean_error, version_files
 from webapp.serving.loaded import State
 from webapp.serving.store import ModelStore
 
@@ -44,7 +44,7 @@ def test_refresh_keeps_unchanged_versions_loaded(app):
 def _publish_broken(store_root, name: str, manifest: bytes | None, artifact: bytes | None) -> int:
     """A new version of `name` whose manifest or artifact is broken."""
     source = store_root / name / "1"
-    files = {p.name: p.read_bytes() for p in source.iterdir()}
+    files = version_files(source)
     spec = json.loads(files["model.json"])
     if manifest is not None:
         files["model.json"] = manifest

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import version_files
 from webapp.serving.errors import Conflict, InvalidInput, ModelNotFound
 from webapp.serving.registry import labels_of, parse_version, versions_to_serve
 from webapp.serving.store import ModelStore
 
 
 def _files(store_root: Path, name: str = "iris", version: int = 1) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in (store_root / name / str(version)).iterdir()}
+    return version_files(store_root / name / str(version))
 
 
 def test_scan_sees_complete_versions_only(model_store):
@@ -74,7 +75,7 @@ def test_concurrent_publishers_get_distinct_numbers_and_readers_never_see_half_a
         while not done.is_set() and scans < 5000:
             scans += 1
             for number, path in store.scan().get("iris").versions.items():
-                present = {p.name for p in path.iterdir()}
+                present = {p.name for p in path.iterdir() if not p.name.startswith(".")}
                 if present != set(files):
                     problems.append(f"version {number} had {sorted(present)}")
 

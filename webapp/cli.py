@@ -89,7 +89,9 @@ def _run(change, *args):
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def models_publish(name: str, folder: Path) -> None:
     """Validate FOLDER (model.json + artifact [+ heldout.json]) and publish it as NAME's next version."""
-    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    # hidden names (an acceleration cache, editor files) are never part of a version
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+             if p.is_file() and not p.name.startswith(".")}
     version = _run(_lifecycle().publish, name, files)
     click.echo(f"Published {name} version {version}")
 
