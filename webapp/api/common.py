@@ -62,6 +62,12 @@ def read_json_body() -> Any:
     if request.content_length is None and limit is not None and len(data) >= limit:
         # a chunked body is cut at the limit by werkzeug, not refused: refuse it here
         raise PayloadTooLarge(f"Request body too large: the limit is {limit} bytes")
+    return parse_json(data)
+
+
+def parse_json(data: bytes) -> Any:
+    """JSON from bytes for both APIs: NaN/Infinity accepted (the REST grammar allows them),
+    duplicate keys refused; raises InvalidInput naming the fault."""
     if not data.strip():
         raise InvalidInput("JSON Parse error: The document is empty")
     try:

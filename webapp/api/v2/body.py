@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from flask import Response, current_app, request
 
-from webapp.api.common import dumps
+from webapp.api.common import dumps, parse_json
 from webapp.api.v2.binary import HEADER, compress, decompress
 from webapp.serving.errors import InvalidInput
 
 COMPRESS_FROM = 1024  # bytes; smaller answers are not worth compressing
 
 
-def loads(data: bytes) -> Any:
-    """JSON from bytes: orjson first, the stdlib for what orjson refuses (NaN, Infinity)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    if not data.strip():
-        raise InvalidInput("JSON Parse error: The document is empty")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput("JSON Parse error: the body is not valid UTF-8") from None
-    except RecursionError:
-        raise InvalidInput("JSON Parse error: the document is nested too deeply") from None
-    except ValueError as exc:
-        raise InvalidInput(f"JSON Parse error: {exc}") from None
+loads = parse_json  # one JSON grammar and one set of messages for both APIs
 
 
 def request_body() -> bytes:
