@@ -229,7 +229,8 @@ def test_tritonclient_and_kserve_wire_on_every_demo_model(model_store, tmp_path)
             client.unload_model("wine")  # a user may not
         admin = client_for(server.url, ADMIN)
         admin.unload_model("wine")
-        fresh = [client_for(server.url, USER) for _ in range(4)]
+        # fresh connections may all land on one worker: watch `client`'s own connection too
+        fresh = [client, *(client_for(server.url, USER) for _ in range(4))]
         wait_for(lambda: not any(c.is_model_ready("wine") for c in fresh), "wine unloaded everywhere")
         with pytest.raises(triton.InferenceServerException, match="wine"):
             triton_infer(client, "wine", heldout(model_store, "wine")[0], "FP32", True)
