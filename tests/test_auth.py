@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import os
 import re
 import stat
-import threading
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +21,8 @@ from tests.helpers import IRIS_ROW, assert_clean_error
 from webapp import create_app
 from webapp.auth import auth
 from webapp.users import UserStore
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROTECTED = [("GET", "/api/v1/models"), ("GET", "/api/v1/models/iris"),
              ("GET", "/api/v1/models/iris/metadata"), ("POST", "/api/v1/models/iris:predict"),
@@ -182,41 +188,44 @@ def test_first_start_creates_admin_once_with_a_random_password(demo_store, tmp_p
     assert password not in elsewhere.getvalue()  # a different random password each time
 
 
-def _import_everything_once(demo_store, tmp_path) -> None:
-    """Import and compile what create_app needs before racing threads through it.
+# A gunicorn worker in miniature: wait for a shared start time, then run create_app. Real workers
+# are processes (and CPython 3.11's compiler, which Werkzeug's routing uses, is not thread-safe).
+_WORKER = """
+import json, sys, time
+from unittest import mock
+from flask import Flask
+from webapp import create_app
+config, start_at, instance = json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+with mock.patch.object(Flask, "auto_find_instance_path", return_value=instance):
+    while time.time() < start_at:
+        time.sleep(0.001)
+    app = create_app(config)
+print("KEY=" + app.config["SECRET_KEY"])
+"""
 
-    CPython 3.11's compiler is not safe to run from several threads at once ("AST constructor
-    recursion depth mismatch"); real workers are processes, and the races under test are files.
-    """
-    create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
-                "SECRET_KEY": "x", "CREATE_ADMIN": False, "USERS_FILE": str(tmp_path / "warm.json")})
+
+def _start_workers_together(config: dict, instance, count: int = 4) -> list[tuple[str, str]]:
+    """(stdout, stderr) of `count` processes that run create_app at the same instant."""
+    env = {k: v for k, v in os.environ.items() if k != "PODIUM_SECRET_KEY"}
+    start_at = time.time() + 6  # every process has imported Podium by then
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, json.dumps(config), str(start_at),
+                               str(instance)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * count, outputs
+    return outputs
 
 
 def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path):
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-    printed = io.StringIO()
     users = tmp_path / "users.json"
-    _import_everything_once(demo_store, tmp_path)
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
-                        "SECRET_KEY": "x", "USERS_FILE": str(users)})
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    with contextlib.redirect_stderr(printed):  # one swap around all four threads
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert errors == []
-    assert printed.getvalue().count("created the user 'admin'") == 1
-    password = re.search(r"password:\s+(\S+)", printed.getvalue()).group(1)
+    outputs = _start_workers_together(
+        {"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
+         "SECRET_KEY": "x", "USERS_FILE": str(users)}, tmp_path / "instance")
+    printed = "".join(err for _, err in outputs)
+    assert printed.count("created the user 'admin'") == 1
+    password = re.search(r"password:\s+(\S+)", printed).group(1)
     assert UserStore(users).verify("admin", password) == "admin"
+    assert stat.S_IMODE(os.stat(users).st_mode) == 0o600
     # and a whole app starting now on the same folder creates nobody
     later = io.StringIO()
     _first_start(demo_store, tmp_path, later)
@@ -225,35 +234,12 @@ def test_two_workers_starting_together_create_one_admin(demo_store, tmp_path):
 
 def test_workers_starting_together_share_one_complete_secret_key(demo_store, tmp_path):
     """Each worker runs create_app at once on a fresh instance folder: one key, never a torn read."""
-    barrier = threading.Barrier(4)
-    keys: list[str] = []
     instance = tmp_path / "instance"
     instance.mkdir()
-    _import_everything_once(demo_store, tmp_path)
-
-    def start() -> None:
-        barrier.wait()
-        app = create_app({"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
-                          "CREATE_ADMIN": False, "USERS_FILE": str(tmp_path / "users.json")})
-        keys.append(app.config["SECRET_KEY"])
-
-    original = os.environ.pop("PODIUM_SECRET_KEY", None)
-    try:
-        from unittest import mock
-
-        from flask import Flask
-
-        # the instance folder is the repository's; point this test's apps at a fresh one
-        with mock.patch.object(Flask, "auto_find_instance_path", return_value=str(instance)):
-            threads = [threading.Thread(target=start) for _ in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    finally:
-        if original is not None:
-            os.environ["PODIUM_SECRET_KEY"] = original
-    assert len(keys) == 4
+    outputs = _start_workers_together(
+        {"TESTING": True, "MODEL_STORE": str(demo_store), "BACKGROUND_LOADING": False,
+         "CREATE_ADMIN": False, "USERS_FILE": str(tmp_path / "users.json")}, instance)
+    keys = [re.search(r"KEY=(\S+)", out).group(1) for out, _ in outputs]
     assert len(set(keys)) == 1
     assert len(keys[0]) == 64
     assert stat.S_IMODE(os.stat(instance / "secret_key").st_mode) == 0o600
