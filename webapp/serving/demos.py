@@ -64,38 +64,35 @@ def _tabular_manifest(framework: str, artifact: str, task: str, names: list[str]
     return manifest
 
 
-def iris_v1(folder: Path) -> None:
+def _iris(folder: Path, model: Any, kind: str) -> None:
+    """Fit `model` on iris and write it as a version: both iris versions differ only in the model."""
     from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score
+
+    data = load_iris()
+    x_tr, x_te, y_tr, y_te = _split(data.data, data.target)
+    model.fit(x_tr, y_tr)
+    _save_skops(folder, model)
+    _write(folder, _tabular_manifest(
+        "sklearn", "model.skops", "classification", list(data.feature_names), data.data,
+        f"Iris species from sepal and petal measurements ({kind}).",
+        {"accuracy": accuracy_score(y_te, model.predict(x_te))}, "sklearn.datasets.load_iris",
+        list(data.target_names)), x_te, y_te)
+
+
+def iris_v1(folder: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    data = load_iris()
-    x_tr, x_te, y_tr, y_te = _split(data.data, data.target)
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_tr, y_tr)
-    _save_skops(folder, model)
-    _write(folder, _tabular_manifest(
-        "sklearn", "model.skops", "classification", list(data.feature_names), data.data,
-        "Iris species from sepal and petal measurements (scaler + logistic regression).",
-        {"accuracy": accuracy_score(y_te, model.predict(x_te))}, "sklearn.datasets.load_iris",
-        list(data.target_names)), x_te, y_te)
+    _iris(folder, make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+          "scaler + logistic regression")
 
 
 def iris_v2(folder: Path) -> None:
-    from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
-    from sklearn.metrics import accuracy_score
 
-    data = load_iris()
-    x_tr, x_te, y_tr, y_te = _split(data.data, data.target)
-    model = RandomForestClassifier(n_estimators=50, random_state=SEED).fit(x_tr, y_tr)
-    _save_skops(folder, model)
-    _write(folder, _tabular_manifest(
-        "sklearn", "model.skops", "classification", list(data.feature_names), data.data,
-        "Iris species from sepal and petal measurements (random forest, 50 trees).",
-        {"accuracy": accuracy_score(y_te, model.predict(x_te))}, "sklearn.datasets.load_iris",
-        list(data.target_names)), x_te, y_te)
+    _iris(folder, RandomForestClassifier(n_estimators=50, random_state=SEED), "random forest, 50 trees")
 
 
 def diabetes_v1(folder: Path) -> None:
