@@ -80,11 +80,11 @@ def predict(name: str):
             if not batch.any():
                 raise InvalidInput("The image is blank: there is nothing for the model to see.")
             shown = preprocessing.example_png(spec.image, batch[0])
-            prediction = service().predict(name, batch, version=lv.version, caller=user_name())
+            prediction = service().predict_on(lv, batch)
             extra = {"input_png": "data:image/png;base64," + base64.b64encode(shown).decode()}
         else:
             row = feature_row(spec.features)
-            prediction = service().predict(name, [row], version=lv.version, caller=user_name())
+            prediction = service().predict_on(lv, [row])
             extra = {}
     except (InvalidInput, PayloadTooLarge, ModelUnavailable) as exc:
         return model_page(name, exc.status, picked=picked, error=exc.message)

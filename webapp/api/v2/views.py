@@ -101,10 +101,11 @@ def model_stats(name: str | None = None, version: str | None = None):
 def infer(name: str, version: str | None = None):
     lv = service().resolve(name, number(version), None, caller_key())
     assert lv.spec is not None
-    body = request_body()
-    header, binary = split_body(body, request.headers.get(HEADER))
-    req = codec.parse_request(loads(header), BinarySection(binary), lv.spec, len(body))
-    prediction = service().predict(name, req.instances, lv.version, None, caller_key())
+    with lv.slot():  # as in /api/v1: a full queue refuses before the body is decoded
+        body = request_body()
+        header, binary = split_body(body, request.headers.get(HEADER))
+        req = codec.parse_request(loads(header), BinarySection(binary), lv.spec, len(body))
+        prediction = service().predict_on(lv, req.instances)
     return infer_response(*codec.encode_response(prediction, req))
 
 
