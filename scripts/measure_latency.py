@@ -184,7 +184,7 @@ def demo_store(path: str | None, keep: list) -> Path:
     local = ROOT / "model_store"
     if (local / "iris").is_dir() and (local / "digits").is_dir():
         return local
-    from webapp.serving.demos import train_demos
+    from webapp.demos import train_demos
 
     tmp = tempfile.TemporaryDirectory(prefix="podium-demos-")
     keep.append(tmp)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from webapp import create_app
-from webapp.serving.demos import train_demos
+from webapp.demos import train_demos
 from webapp.serving.service import ModelService
 
 ADMIN = ("alice", "alice-password")

@@ -4,6 +4,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import tempfile
+from typing import Any
+
 DEFAULTS: dict[str, object] = {
     # where models live; relative paths are taken from the current directory
     "MODEL_STORE": "model_store",
@@ -59,3 +65,23 @@ DEFAULTS: dict[str, object] = {
     "BATCH_KEEP_SECONDS": 3600,
     "BATCH_CHUNK_ROWS": 2000,
 }
+
+
+def secret_key(config: dict[str, Any], instance_path: str) -> str:
+    """SECRET_KEY from the config or environment, else from a 0600 file made once in the instance folder."""
+    if config.get("SECRET_KEY"):
+        return str(config["SECRET_KEY"])
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        # workers start together: write a whole file aside, then link it into place (atomic, and
+        # refused when another process won), so no worker ever reads a half-written key
+        fd, tmp = tempfile.mkstemp(prefix=".secret_key-", dir=instance_path)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    with open(path, encoding="ascii") as fh:
+        return fh.read().strip()

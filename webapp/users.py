@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from collections import deque
@@ -123,6 +124,22 @@ class UserStore:
         return password
 
     # -- checking credentials -----------------------------------------------------------------
+    def authenticate(self, name: str, password: str, client: str) -> tuple[str | None, float]:
+        """(role, 0) for right credentials; (None, seconds to wait) while locked out; (None, 0).
+
+        The one credential check for the APIs' basic auth and the pages' login: a failure counts
+        towards the (name, client) lockout.
+        """
+        if not name:
+            return None, 0.0
+        wait = self.locked_out(name, client)
+        if wait:
+            return None, wait
+        role = self.verify(name, password)
+        if role is None:
+            self.record_failure(name, client)
+        return role, 0.0
+
     def verify(self, name: str, password: str) -> str | None:
         """The user's role when the credentials are right, else None; same cost for unknown users."""
         users = self._current()
@@ -159,3 +176,16 @@ class UserStore:
             self._failures.clear()
         self._failures.setdefault((name, client), deque(maxlen=self.max_failures)).append(
             time.monotonic())
+
+
+def create_first_admin(store: UserStore) -> None:
+    """On the very first start, make `admin` with a random password and show it once (stderr)."""
+    password = store.ensure_admin()
+    if password:
+        print(
+            "\n  Podium created the user 'admin' with the password:\n\n"
+            f"      {password}\n\n  It is shown only this once; change it with "
+            "'flask --app wsgi users passwd admin'.\n",
+            file=sys.stderr,  # not stdout: scripts silence a command's stdout, never this
+            flush=True,
+        )

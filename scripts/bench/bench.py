@@ -164,7 +164,7 @@ def in_process_limits(store: Path, cases: dict, workers_n: int) -> dict[str, flo
 def prepare(tmp: Path) -> Path:
     """A temp copy of the demo store (trained when the repository has none) plus the bench models."""
     from scripts.bench.models import build
-    from webapp.serving.demos import train_demos
+    from webapp.demos import train_demos
 
     store = tmp / "store"
     local = ROOT / "model_store"

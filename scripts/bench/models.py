@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from webapp.serving.store import ModelStore
+from webapp.serving.models.store import ModelStore
 
 
 def forest(folder: Path) -> None:

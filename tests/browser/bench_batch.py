@@ -22,8 +22,8 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.conftest import ADMIN, USER
-from tests.server import gunicorn
-from webapp.serving.demos import train_demos
+from tests.support.server import gunicorn
+from webapp.demos import train_demos
 
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 

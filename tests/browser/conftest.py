@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import ADMIN, USER
-from tests.server import gunicorn
+from tests.support.server import gunicorn
 
 CHROMIUM = os.environ.get("PODIUM_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.util import login, shot
-from tests.pages_util import digit_png
-from webapp.serving.lifecycle import Lifecycle
+from tests.support.pages import digit_png
+from webapp.serving.lifecycle.changes import Lifecycle
 
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import ADMIN
-from tests.server import ROOT
+from tests.support.server import ROOT
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask
-
-from webapp.serving.batchjobs import BatchJobs
 
 
 def init_pages(app: Flask) -> None:
-    """Register the page blueprints, CSRF protection (pages only) and the batch job store."""
+    """Register the page blueprints and CSRF protection (pages only)."""
     from webapp.pages import access, admin, apidocs, batch, home, models, ops
 
     # CSRF is checked by each page blueprint (access.check_post), never on /api/ routes,
@@ -20,10 +16,6 @@ def init_pages(app: Flask) -> None:
     # the token is bound to the session; no extra expiry, so a page left open still submits
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     access.csrf.init_app(app)
-    app.extensions["podium.batch"] = BatchJobs(
-        os.path.join(app.instance_path, "jobs"), app.extensions["podium.service"],
-        max_jobs=int(app.config["BATCH_MAX_JOBS"]), keep_seconds=float(app.config["BATCH_KEEP_SECONDS"]),
-        chunk_rows=int(app.config["BATCH_CHUNK_ROWS"]))
     for module in (home, access, models, batch, ops, admin, apidocs):
         app.register_blueprint(module.bp)
 

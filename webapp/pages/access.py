@@ -26,6 +26,8 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFProtect
 
+from webapp.extensions import users
+
 bp = Blueprint("access", __name__)
 csrf = CSRFProtect()
 
@@ -36,24 +38,18 @@ def current_user() -> tuple[str, str] | None:
         return g.page_user
     found = None
     if session.get("user"):
-        role = current_app.extensions["podium.users"].list().get(session["user"])
+        role = users().list().get(session["user"])
         found = (session["user"], role) if role else None  # a removed user is logged out
     elif request.authorization and request.authorization.type == "basic":
-        found = _check_basic(request.authorization.username or "", request.authorization.password or "")
+        name = request.authorization.username or ""
+        role, _ = users().authenticate(name, request.authorization.password or "", client())
+        found = (name, role) if role else None
     g.page_user = found
     return found
 
 
-def _check_basic(name: str, password: str) -> tuple[str, str] | None:
-    store = current_app.extensions["podium.users"]
-    client = request.remote_addr or "-"
-    if not name or store.locked_out(name, client):
-        return None
-    role = store.verify(name, password)
-    if role is None:
-        store.record_failure(name, client)
-        return None
-    return name, role
+def client() -> str:
+    return request.remote_addr or "-"
 
 
 def user_name() -> str:
@@ -116,12 +112,8 @@ def login():
     error = None
     if request.method == "POST":
         name = request.form.get("username", "")[:256]
-        password = request.form.get("password", "")[:2048]
-        store = current_app.extensions["podium.users"]
-        client = request.remote_addr or "-"
-        role = None if store.locked_out(name, client) else store.verify(name, password)
+        role, _ = users().authenticate(name, request.form.get("password", "")[:2048], client())
         if role is None:
-            store.record_failure(name, client)
             error = "That user name and password do not match."
         else:
             session.clear()  # a fresh session: no fixation across the login

@@ -1,24 +1,20 @@
 """CSV batch scoring pages: upload → job page with a progress bar → results table and download.
 
-The job lives in files (webapp/serving/batchjobs.py), so the progress poll and the download work
+The job lives in files (webapp/serving/jobs/store.py), so the progress poll and the download work
 whichever gunicorn worker answers them.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
 
+from webapp.extensions import jobs
 from webapp.pages.access import user_name
 from webapp.pages.models import guard, model_page, selection
-from webapp.serving.batchjobs import BatchJobs
 from webapp.serving.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 
 bp = Blueprint("batch", __name__)
 bp.before_request(guard)
-
-
-def jobs() -> BatchJobs:
-    return current_app.extensions["podium.batch"]
 
 
 @bp.post("/models/<name>/batch")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
+from webapp.extensions import service
 from webapp.pages.access import check_post, require_viewer
 
 bp = Blueprint("home", __name__)
@@ -13,5 +14,4 @@ bp.before_request(check_post)
 
 @bp.get("/")
 def index():
-    service = current_app.extensions["podium.service"]
-    return render_template("home/index.html", models=sorted(service.models().items()))
+    return render_template("home/index.html", models=sorted(service().models().items()))

@@ -9,28 +9,25 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.extensions import service
+from webapp.http.predict import predict as predict_once
 from webapp.pages.access import check_post, require_viewer, user_name
-from webapp.serving import preprocessing
 from webapp.serving.errors import InvalidInput, ModelUnavailable, PayloadTooLarge
-from webapp.serving.registry import parse_version
-from webapp.serving.service import ModelService, Prediction
+from webapp.serving.inputs import Images, Inputs, Rows
+from webapp.serving.inputs.images import example_png
+from webapp.serving.models.spec import Feature, ModelSpec
+from webapp.serving.models.versions import parse_version
+from webapp.serving.service import Answer, Target
 
 bp = Blueprint("models", __name__, url_prefix="/models")
 UPLOAD_ENDPOINTS = ("models.predict", "batch.create")
 TOO_LARGE = "The file is too large: the limit is {mb:g} MB."
 
 
-def service() -> ModelService:
-    return current_app.extensions["podium.service"]
-
-
 def selection(source: Any) -> tuple[int | None, str | None]:
     """(version, label) picked in the page's version/label picker; raises InvalidInput."""
     label = (source.get("label") or "").strip() or None
-    try:
-        version = parse_version((source.get("version") or "").strip() or None)
-    except ValueError:
-        raise InvalidInput("The version must be a positive whole number") from None
+    version = parse_version(source.get("version"))
     return (None, label) if label else (version, None)
 
 
@@ -46,20 +43,23 @@ def form_values() -> Any:
         return {}
 
 
-def model_page(name: str, status: int = 200, **extra: Any) -> tuple[str, int]:
-    """Render the model page for the picked version; raises ModelNotFound for an unknown name."""
-    view = service().model(name)
+def model_page(name: str, status: int = 200, shown: int | None = None, **extra: Any) -> tuple[str, int]:
+    """Render the model page for the picked version (or `shown`, the version that just answered).
+
+    Raises ModelNotFound for an unknown name.
+    """
+    model = service().model(name)
     picked_version, picked_label = extra.pop("picked", None) or selection(request.values)
+    where = Target(name, shown, None) if shown is not None else Target(name, picked_version, picked_label)
     try:
-        lv = service().lookup(name, picked_version, picked_label)
+        version = service().version(where, available=False)
     except ModelUnavailable as exc:
-        lv, extra["unavailable"] = None, exc.message
-    context = {"view": view, "lv": lv, "spec": lv.spec if lv else None, "picked_version": picked_version,
-               "picked_label": picked_label, "values": form_values(), "max_bytes":
-               current_app.config["MAX_CONTENT_LENGTH"], **extra}
-    if request.headers.get("X-Podium-Fetch") == "1":
-        return render_template("models/_result.html", **context), status
-    return render_template("models/model.html", **context), status
+        version, extra["unavailable"] = None, exc.message
+    context = {"view": model, "status": version, "spec": version.spec if version else None,
+               "picked_version": picked_version, "picked_label": picked_label, "values": form_values(),
+               "max_bytes": current_app.config["MAX_CONTENT_LENGTH"], **extra}
+    template = "models/_result.html" if request.headers.get("X-Podium-Fetch") == "1" else "models/model.html"
+    return render_template(template, **context), status
 
 
 @bp.get("/<name>")
@@ -71,24 +71,21 @@ def show(name: str):
 def predict(name: str):
     picked = selection(request.form)
     try:
-        lv = service().resolve(name, *picked, caller=user_name())
-        spec = lv.spec
-        assert spec is not None
-        if spec.image is not None:
-            data = uploaded("image")
-            batch = service().to_batch(spec, [data])
-            if not batch.any():
-                raise InvalidInput("The image is blank: there is nothing for the model to see.")
-            shown = preprocessing.example_png(spec.image, batch[0])
-            prediction = service().predict_on(lv, batch)
-            extra = {"input_png": "data:image/png;base64," + base64.b64encode(shown).decode()}
-        else:
-            row = feature_row(spec.features)
-            prediction = service().predict_on(lv, [row])
-            extra = {}
+        answer = predict_once(Target(name, *picked, caller=user_name()), decode_form)
     except (InvalidInput, PayloadTooLarge, ModelUnavailable) as exc:
         return model_page(name, exc.status, picked=picked, error=exc.message)
-    return model_page(name, picked=picked, result=summarise(prediction), **extra)
+    extra = {}
+    if answer.spec.image is not None:
+        png = example_png(answer.spec.image, answer.batch[0])
+        extra["input_png"] = "data:image/png;base64," + base64.b64encode(png).decode()
+    return model_page(name, shown=answer.version, picked=picked, result=summarise(answer), **extra)
+
+
+def decode_form(spec: ModelSpec) -> Inputs:
+    """The uploaded image or the feature form, as the model takes it."""
+    if spec.image is not None:
+        return Images([uploaded("image")], refuse_blank=True)
+    return Rows([feature_row(spec.features)])
 
 
 def uploaded(field: str) -> bytes:
@@ -100,7 +97,7 @@ def uploaded(field: str) -> bytes:
     return data
 
 
-def feature_row(features: Any) -> list[float]:
+def feature_row(features: tuple[Feature, ...]) -> list[float]:
     """The feature form's values in manifest order; raises InvalidInput naming the field."""
     row = []
     for feature in features:
@@ -116,13 +113,13 @@ def feature_row(features: Any) -> list[float]:
     return row
 
 
-def summarise(prediction: Prediction, top_k: int = 10) -> dict[str, Any]:
+def summarise(answer: Answer, top_k: int = 10) -> dict[str, Any]:
     """What the result panel shows: ranked classes with probabilities, or the regression value."""
-    values = prediction.values
-    result: dict[str, Any] = {"version": prediction.version, "task": prediction.spec.task}
-    if prediction.spec.task == "classification":
+    values = answer.values
+    result: dict[str, Any] = {"version": answer.version, "task": answer.spec.task}
+    if answer.spec.task == "classification":
         probabilities = [float(p) for p in values[0]]
-        ranked = sorted(zip(prediction.spec.labels, probabilities, strict=True), key=lambda x: -x[1])
+        ranked = sorted(zip(answer.spec.labels, probabilities, strict=True), key=lambda x: -x[1])
         result["classes"] = ranked[:top_k]
         result["top"] = ranked[0][0]
     else:

@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, Flask, current_app, jsonify, render_template
 
+from webapp.extensions import service
 from webapp.pages.access import check_post, current_user, login_needed
 from webapp.serving import stats
-from webapp.serving.store import atomic_write_json
+from webapp.serving.models.store import atomic_write_json
+from webapp.serving.service import ModelService
 
 bp = Blueprint("ops_pages", __name__, url_prefix="/ops")
 SNAPSHOT_EVERY = 5.0
@@ -32,16 +34,16 @@ def snapshot_dir() -> Path:
     return Path(current_app.instance_path) / "workers"
 
 
-def write_snapshot(service: Any, folder: Path) -> dict[str, Any]:
+def write_snapshot(model_service: ModelService, folder: Path) -> dict[str, Any]:
     """This worker's process figures and per-version counters, written where other workers read."""
     doc = {"pid": os.getpid(), "time": time.time(), "process": stats.process_stats(),
-           "models": stats.model_stats(service)}
+           "models": stats.model_stats(model_service)}
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / f"{os.getpid()}.json", doc)
     return doc
 
 
-def start_snapshots(app: Any) -> None:
+def start_snapshots(app: Flask) -> None:
     """One daemon thread per worker process writes its snapshot every few seconds."""
     pid = os.getpid()
     if pid in _writers:
@@ -49,13 +51,15 @@ def start_snapshots(app: Any) -> None:
     with _writers_lock:
         if pid in _writers:
             return
-        service, folder = app.extensions["podium.service"], Path(app.instance_path) / "workers"
+        with app.app_context():
+            model_service = service()
+        folder = Path(app.instance_path) / "workers"
 
         def loop() -> None:
             while True:
                 # a full disk must not kill the worker; the page shows stale figures
                 with contextlib.suppress(OSError):
-                    write_snapshot(service, folder)
+                    write_snapshot(model_service, folder)
                 time.sleep(SNAPSHOT_EVERY)
 
         _writers[pid] = threading.Thread(target=loop, name="podium-ops-snapshot", daemon=True)
@@ -80,11 +84,10 @@ def read_snapshots(folder: Path, own: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def overview() -> dict[str, Any]:
-    service = current_app.extensions["podium.service"]
-    own = write_snapshot(service, snapshot_dir())
+    own = write_snapshot(service(), snapshot_dir())
     workers = read_snapshots(snapshot_dir(), own)
-    return {"answered_by": own["pid"], "time": own["time"], "ready": service.ready(),
-            "system": stats.system_stats(str(service.store.root)), "workers": workers,
+    return {"answered_by": own["pid"], "time": own["time"], "ready": service().ready(),
+            "system": stats.system_stats(str(service().store.root)), "workers": workers,
             "models": totals(workers)}
 
 

@@ -1,19 +1,22 @@
-"""One version as a worker holds it: its manifest, runtime, state and request counters."""
+"""One version as a worker holds it, and the read-only summaries of it that leave the core.
+
+`LoadedVersion` (runtime, scheduler, counters) never leaves `webapp.serving`: adapters get a
+`ServedVersion` (what answered a prediction, fixed at load) or a `VersionStatus` (a version's state
+and figures at one moment, for status, metadata and stats documents).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from .models.spec import ModelSpec
 from .runtimes import Runtime
-from .scheduler import Scheduler
-from .spec import ModelSpec
+from .scheduling.scheduler import Scheduler
 
 
 class State(StrEnum):
@@ -45,11 +48,54 @@ class Counters:
     def as_dict(self) -> dict[str, Any]:
         mean = self.total_latency_ms / self.requests if self.requests else None
         return {"requests": self.requests, "errors": self.errors, "rows": self.rows,
-                "last_latency_ms": self.last_latency_ms, "mean_latency_ms": mean}
+                "last_latency_ms": self.last_latency_ms, "mean_latency_ms": mean,
+                "total_latency_ms": self.total_latency_ms}
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    """The version that answered a prediction: its name, number, manifest and call path."""
+
+    model: str
+    version: int
+    spec: ModelSpec
+    call_path: str
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    """A version's state and figures at one moment (a copy: reading it never touches the worker)."""
+
+    model: str
+    version: int
+    state: State
+    reason: str = ""
+    spec: ModelSpec | None = None
+    call_path: str | None = None
+    acceleration: dict[str, Any] = field(default_factory=dict)
+    load_seconds: float | None = None
+    artifact_bytes: int | None = None
+    loaded_at: float | None = None
+    counters: dict[str, Any] = field(default_factory=dict)
+    scheduling: dict[str, Any] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.state is State.AVAILABLE
+
+    def info(self) -> dict[str, Any]:
+        """What the stats endpoint and the ops page show for the version."""
+        counters = {k: v for k, v in self.counters.items() if k != "total_latency_ms"}
+        return {"version": self.version, "state": self.state.value, "reason": self.reason,
+                "call_path": self.call_path, "acceleration": self.acceleration,
+                "load_seconds": self.load_seconds, "artifact_bytes": self.artifact_bytes,
+                "loaded_at": self.loaded_at, **counters, "scheduling": self.scheduling}
 
 
 @dataclass
 class LoadedVersion:
+    """A version inside one worker: its runtime behind a scheduler, its state and counters."""
+
     name: str
     version: int
     state: State
@@ -63,6 +109,7 @@ class LoadedVersion:
     counters: Counters = field(default_factory=Counters)
     acceleration: dict[str, Any] = field(default_factory=dict)  # which call path, and why
     scheduler: Scheduler | None = None  # shedding, cache and batching in front of the runtime
+    served: ServedVersion | None = None  # set once it is AVAILABLE
 
     @property
     def ready(self) -> bool:
@@ -72,23 +119,9 @@ class LoadedVersion:
         assert self.runtime is not None
         return self.runtime.run(batch)
 
-    def slot(self) -> contextlib.AbstractContextManager[None]:
-        """A place in the version's queue, taken before decoding; raises Overloaded when full."""
-        return self.scheduler.slot() if self.scheduler is not None else contextlib.nullcontext()
-
-    def serve(self, batch: np.ndarray) -> np.ndarray:
-        """A request's batch through cache and batcher (inside `slot()`)."""
-        return self.scheduler.answer(batch) if self.scheduler is not None else self.run(batch)
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "version": self.version, "state": self.state.value, "reason": self.reason,
-            "call_path": getattr(self.runtime, "path", None), "acceleration": self.acceleration,
-            "load_seconds": self.load_seconds, "artifact_bytes": self.artifact_bytes,
-            "loaded_at": self.loaded_at, **self.counters.as_dict(),
-            "scheduling": self.scheduler.info() if self.scheduler is not None else None,
-        }
-
-
-def now() -> float:
-    return time.time()
+    def status(self) -> VersionStatus:
+        return VersionStatus(
+            self.name, self.version, self.state, self.reason, self.spec,
+            getattr(self.runtime, "path", None), dict(self.acceleration), self.load_seconds,
+            self.artifact_bytes, self.loaded_at, self.counters.as_dict(),
+            self.scheduler.info() if self.scheduler is not None else None)

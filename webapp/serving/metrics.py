@@ -1,4 +1,5 @@
-"""Prometheus metrics, all defined here so names stay conventional and instrumentation stays in one place.
+"""The serving core's Prometheus metrics (model calls, queues, cache, shedding, loaded versions,
+worker memory) and the scrape itself; the HTTP layer counts requests in `webapp.http.metrics`.
 
 Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set by gunicorn.conf.py before the workers fork) makes every
 worker write its samples to files there, and `/metrics` sums them; without it (tests, `flask run`)
@@ -16,12 +17,6 @@ from prometheus_client import multiprocess as _multiprocess
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
 
-REQUESTS = Counter("podium_requests", "HTTP requests answered, by model, version, protocol and status",
-                   ["model", "version", "protocol", "code"])
-ERRORS = Counter("podium_request_errors", "Requests answered with a 4xx or 5xx status",
-                 ["model", "protocol", "code"])
-LATENCY = Histogram("podium_request_duration_seconds", "Time from request start to response, in seconds",
-                    ["model", "version", "protocol"], buckets=LATENCY_BUCKETS)
 QUEUE = Histogram("podium_queue_seconds", "Time a request waited for the model (batch queue), in seconds",
                   ["model", "version"], buckets=LATENCY_BUCKETS)
 COMPUTE = Histogram("podium_compute_seconds", "Time of one model call, in seconds",
@@ -87,11 +82,3 @@ def observe_shed(model: str, reason: str) -> None:
 
 def set_loaded(model: str, version: int, call_path: str, loaded: bool) -> None:
     LOADED.labels(model, str(version), call_path).set(1 if loaded else 0)
-
-
-def observe_request(model: str, version: str, protocol: str, code: int, seconds: float) -> None:
-    REQUESTS.labels(model, version, protocol, str(code)).inc()
-    LATENCY.labels(model, version, protocol).observe(seconds)
-    if code >= 400:
-        ERRORS.labels(model, protocol, str(code)).inc()
-    update_memory()

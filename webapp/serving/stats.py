@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 if TYPE_CHECKING:
-    from .service import ModelService
+    from webapp.serving.service import ModelService
 
 _process = psutil.Process()
 _process.cpu_percent(interval=None)  # prime: the first call always answers 0.0
@@ -55,9 +55,9 @@ def system_stats(store_root: str) -> dict[str, Any]:
 
 def model_stats(service: ModelService) -> dict[str, Any]:
     return {
-        name: {"default_version": view.default_version, "labels": view.labels,
-               "versions": {str(v): lv.info() for v, lv in view.versions.items()}}
-        for name, view in service.models().items()
+        name: {"default_version": model.default_version, "labels": model.labels,
+               "versions": {str(v): status.info() for v, status in model.versions.items()}}
+        for name, model in service.models().items()
     }
 
 

@@ -14,18 +14,19 @@ bp = Blueprint("api_openapi", __name__)
 
 
 @cache
-def _documents() -> dict[str, dict[str, Any]]:
+def documents() -> dict[str, dict[str, Any]]:
+    """Both APIs' OpenAPI documents, built once per process."""
     return {"v1": v1_document(), "v2": v2_document()}
 
 
 @bp.get("/api/v1/openapi.json")
 def openapi_v1():
-    return jsonify(_documents()["v1"])
+    return jsonify(documents()["v1"])
 
 
 @bp.get("/api/v2/openapi.json")
 def openapi_v2():
-    return jsonify(_documents()["v2"])
+    return jsonify(documents()["v2"])
 
 
 def init_app(app: Flask) -> None:

@@ -2,58 +2,42 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import request
 from flask_restful import Resource
 
-from webapp.api.common import caller_key, read_json_body, require_object, uploaded_files
-from webapp.auth import auth
+from webapp.extensions import service
+from webapp.http.auth import auth
+from webapp.http.jsonio import read_json_body, require_object
+from webapp.http.predict import predict, target
 from webapp.serving.errors import InvalidInput
-from webapp.serving.registry import parse_version
-from webapp.serving.service import ModelService
+from webapp.serving.inputs import Inputs
+from webapp.serving.models.spec import ModelSpec
 
-from . import codec
-
-
-def service() -> ModelService:
-    return current_app.extensions["podium.service"]
-
-
-def target(version: str | None, label: str | None) -> tuple[int | None, str | None]:
-    try:
-        return parse_version(version), label
-    except ValueError:
-        raise InvalidInput(f"Failed to convert version: {version[:40]!r} is not a positive integer") from None
-
-
-def served_headers(version: int) -> dict[str, str]:
-    return {"X-Model-Version": str(version)}
+from . import codec, documents
 
 
 class ModelList(Resource):
     method_decorators = [auth.login_required]
 
     def get(self):
-        return codec.encode_model_list(service().models())
+        return documents.model_list(service().models())
 
 
 class ModelStatus(Resource):
     method_decorators = [auth.login_required]
 
     def get(self, name: str, version: str | None = None, label: str | None = None):
-        number, label = target(version, label)
-        if number is None and label is None:
-            view = service().model(name)
-            return codec.encode_status(view, list(view.versions.values()))
-        lv = service().lookup(name, number, label)
-        return codec.encode_status(service().model(name), [lv])
+        where = target(name, version, label)
+        if where.version is None and where.label is None:
+            return documents.model_status(name, list(service().model(name).versions.values()))
+        return documents.model_status(name, [service().version(where, available=False)])
 
 
 class ModelMetadata(Resource):
     method_decorators = [auth.login_required]
 
     def get(self, name: str, version: str | None = None, label: str | None = None):
-        lv = service().resolve(name, *target(version, label))
-        return codec.encode_metadata(lv)
+        return documents.metadata(service().version(target(name, version, label, who="")))
 
 
 class ModelVerb(Resource):
@@ -62,25 +46,30 @@ class ModelVerb(Resource):
     method_decorators = [auth.login_required]
 
     def post(self, name: str, verb: str, version: str | None = None, label: str | None = None):
-        number, label = target(version, label)
-        lv = service().resolve(name, number, label, caller_key())
-        with lv.slot():  # a full queue refuses before the body is parsed
-            return self._answer(lv, verb)
+        columnar = False
 
-    def _answer(self, lv, verb: str):
-        spec = lv.spec
-        files = uploaded_files()
-        if files is not None:
-            instances, columnar, body = files, False, {}
-        else:
+        def decode(spec: ModelSpec) -> Inputs:
+            nonlocal columnar
+            files = uploaded_files()
+            if files is not None:
+                return codec.typed(files, spec)
             body = require_object(read_json_body())
             if verb == "predict":
-                instances, columnar = codec.parse_predict(body, spec)
-            else:
-                instances, columnar = codec.parse_examples(body, spec, verb), False
-        prediction = service().predict_on(lv, instances)
-        if verb == "classify":
-            return codec.encode_classify(prediction), 200, served_headers(prediction.version)
-        if verb == "regress":
-            return codec.encode_regress(prediction), 200, served_headers(prediction.version)
-        return codec.encode_predict(prediction, columnar), 200, served_headers(prediction.version)
+                inputs, columnar = codec.parse_predict(body, spec)
+                return inputs
+            return codec.parse_examples(body, spec, verb)
+
+        answer = predict(target(name, version, label), decode)
+        return codec.encode(answer, verb, columnar), 200, {"X-Model-Version": str(answer.version)}
+
+
+def uploaded_files() -> list[bytes] | None:
+    """Bytes of every file part of a multipart request, or None when it is not multipart."""
+    if request.mimetype != "multipart/form-data":
+        return None
+    files = [f.read() for key in request.files for f in request.files.getlist(key)]
+    if not files:
+        raise InvalidInput("The multipart request has no file part (use -F file=@image.png)")
+    return files
+
+

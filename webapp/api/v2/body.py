@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from webapp.api.common import dumps, parse_json
 from webapp.api.v2.binary import HEADER, compress, decompress
+from webapp.http.jsonio import dumps, parse_json
 from webapp.serving.errors import InvalidInput
 
 COMPRESS_FROM = 1024  # bytes; smaller answers are not worth compressing

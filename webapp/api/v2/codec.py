@@ -15,9 +15,10 @@ import numpy as np
 
 from webapp.api.v2.binary import BinarySection, serialize_bytes
 from webapp.api.v2.tensors import Tensor, as_float32, decode_input
+from webapp.serving import inputs
 from webapp.serving.errors import InvalidInput
-from webapp.serving.service import Prediction
-from webapp.serving.spec import ModelSpec
+from webapp.serving.models.spec import ModelSpec
+from webapp.serving.service import Answer
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Requested:
 @dataclass(frozen=True)
 class InferRequest:
     id: str | None
-    instances: Any
+    instances: inputs.Inputs
     outputs: tuple[Requested, ...]
 
 
@@ -99,8 +100,8 @@ def _requested(items: Any, spec: ModelSpec, binary_default: bool) -> tuple[Reque
     return tuple(out)
 
 
-def to_instances(tensors: list[Tensor], spec: ModelSpec) -> Any:
-    """Tensors → what ModelService.predict takes: a float32 array or a list of encoded images."""
+def to_instances(tensors: list[Tensor], spec: ModelSpec) -> inputs.Inputs:
+    """Tensors → what the service takes: a float32 tensor or encoded images."""
     if spec.image is not None or len(tensors) == 1 and tensors[0].name not in spec.feature_names:
         if len(tensors) != 1:
             raise InvalidInput(f"{spec.name} takes one input tensor, got {len(tensors)}")
@@ -111,9 +112,9 @@ def to_instances(tensors: list[Tensor], spec: ModelSpec) -> Any:
             if len(tensor.shape) not in (1, 2) or tensor.shape[1:] not in ((), (1,)):
                 raise InvalidInput(f"Input '{tensor.name}': encoded images need shape [n] or "
                                    f"[n, 1], got {list(tensor.shape)}")
-            return tensor.value
-        return as_float32(tensor)
-    return _feature_columns(tensors, spec)
+            return inputs.Images(list(tensor.value))
+        return inputs.Tensor(as_float32(tensor))
+    return inputs.Tensor(_feature_columns(tensors, spec))
 
 
 def _feature_columns(tensors: list[Tensor], spec: ModelSpec) -> np.ndarray:
@@ -144,24 +145,24 @@ def _classes(values: np.ndarray, count: int, labels: tuple[str, ...]) -> list[by
     return [f"{values[i, j]:f}:{j}:{labels[j]}".encode() for i in range(len(values)) for j in order[i]]
 
 
-def _output(prediction: Prediction, req: Requested) -> tuple[str, list[int], Any]:
+def _output(answer: Answer, req: Requested) -> tuple[str, list[int], Any]:
     """(datatype, shape, flat value: float32 array or list of bytes) of one output."""
-    values, spec = prediction.values, prediction.spec
+    values, spec = answer.values, answer.spec
     n = len(values)
     if req.name == "predictions":
         return "FP32", [n], values.reshape(n, -1)[:, 0].astype(np.float32)
     if req.name == "label":
-        return "BYTES", [n], [label.encode() for label in prediction.top_labels()]
+        return "BYTES", [n], [label.encode() for label in answer.top_labels()]
     if req.classification:
         return "BYTES", [n, req.classification], _classes(values, req.classification, spec.labels)
     return "FP32", list(values.shape), values.astype(np.float32).reshape(-1)
 
 
-def encode_response(prediction: Prediction, req: InferRequest) -> tuple[dict[str, Any], list[bytes]]:
+def encode_response(answer: Answer, req: InferRequest) -> tuple[dict[str, Any], list[bytes]]:
     """The response's JSON part and, in output order, the binary chunks that follow it."""
     outputs, chunks = [], []
     for wanted in req.outputs:
-        datatype, shape, value = _output(prediction, wanted)
+        datatype, shape, value = _output(answer, wanted)
         out: dict[str, Any] = {"name": wanted.name, "datatype": datatype, "shape": shape}
         if wanted.binary:
             chunk = serialize_bytes(value) if datatype == "BYTES" else value.astype("<f4").tobytes()
@@ -170,7 +171,7 @@ def encode_response(prediction: Prediction, req: InferRequest) -> tuple[dict[str
         else:
             out["data"] = [b.decode("utf-8", "replace") for b in value] if datatype == "BYTES" else value
         outputs.append(out)
-    doc: dict[str, Any] = {"model_name": prediction.name, "model_version": str(prediction.version)}
+    doc: dict[str, Any] = {"model_name": answer.served.model, "model_version": str(answer.version)}
     if req.id is not None:
         doc["id"] = req.id
     doc["outputs"] = outputs

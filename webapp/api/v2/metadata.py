@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.serving.loaded import LoadedVersion, State
-from webapp.serving.service import ModelView
-from webapp.serving.spec import ModelSpec
+from webapp.serving.loaded import State, VersionStatus
+from webapp.serving.models.spec import ModelSpec
+from webapp.serving.service import ModelStatus
 
 EXTENSIONS = ["binary_tensor_data", "classification", "model_repository", "model_configuration"]
 INDEX_STATE = {State.AVAILABLE: "READY", State.LOADING: "LOADING", State.FAILED: "UNAVAILABLE",
@@ -36,14 +36,14 @@ def output_tensors(spec: ModelSpec) -> list[dict[str, Any]]:
     return [{"name": "predictions", "datatype": "FP32", "shape": [-1]}]
 
 
-def model_metadata(view: ModelView, lv: LoadedVersion) -> dict[str, Any]:
+def model_metadata(model: ModelStatus, status: VersionStatus) -> dict[str, Any]:
     """OIP model metadata for one version; `podium` carries what the protocol has no field for."""
-    spec = lv.spec
+    spec = status.spec
     assert spec is not None
     return {
-        "name": spec.name, "versions": [str(v) for v in sorted(view.versions)],
+        "name": spec.name, "versions": [str(v) for v in sorted(model.versions)],
         "platform": platform(spec), "inputs": [input_tensor(spec)], "outputs": output_tensors(spec),
-        "podium": {"version": str(lv.version), "task": spec.task, "framework": spec.framework,
+        "podium": {"version": str(status.version), "task": spec.task, "framework": spec.framework,
                    "description": spec.description, "input_kind": spec.input_kind,
                    "features": spec.feature_names, "labels": list(spec.labels),
                    "metrics": spec.metrics},
@@ -60,9 +60,9 @@ def _config_tensor(tensor: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def model_config(lv: LoadedVersion, max_batch_size: int) -> dict[str, Any]:
+def model_config(status: VersionStatus, max_batch_size: int) -> dict[str, Any]:
     """Triton's model configuration, consistent with the metadata so perf_analyzer can drive it."""
-    spec = lv.spec
+    spec = status.spec
     assert spec is not None
     batch = spec.batching.get("max_batch_size")
     if type(batch) is int and batch > 0:
@@ -72,22 +72,22 @@ def model_config(lv: LoadedVersion, max_batch_size: int) -> dict[str, Any]:
         "max_batch_size": max_batch_size,
         "input": [_config_tensor(input_tensor(spec))],
         "output": [_config_tensor(t) for t in output_tensors(spec)],
-        "version_policy": {"specific": {"versions": [lv.version]}},
+        "version_policy": {"specific": {"versions": [status.version]}},
     }
 
 
-def index_entries(models: dict[str, ModelView], ready_only: bool) -> list[dict[str, Any]]:
+def index_entries(models: dict[str, ModelStatus], ready_only: bool) -> list[dict[str, Any]]:
     """The repository index: one entry per stored version, with its state in this worker."""
     entries = []
     for name in sorted(models):
-        view = models[name]
-        for number in sorted(set(view.stored) | set(view.versions)):
-            lv = view.versions.get(number)
-            if lv is None:
-                why = "unloaded" if view.config.get("unloaded") else "not served by the version policy"
+        model = models[name]
+        for number in sorted(set(model.stored) | set(model.versions)):
+            status = model.versions.get(number)
+            if status is None:
+                why = "unloaded" if model.config.get("unloaded") else "not served by the version policy"
                 state, reason = "UNAVAILABLE", why
             else:
-                state, reason = INDEX_STATE[lv.state], lv.reason
+                state, reason = INDEX_STATE[status.state], status.reason
             if ready_only and state != "READY":
                 continue
             entries.append({"name": name, "version": str(number), "state": state, "reason": reason})
@@ -98,18 +98,18 @@ def _duration(count: int, ms: float) -> dict[str, int]:
     return {"count": count, "ns": int(ms * 1_000_000)}
 
 
-def version_stats(lv: LoadedVersion) -> dict[str, Any]:
+def version_stats(status: VersionStatus) -> dict[str, Any]:
     """Triton's statistics for one version, from this worker's counters (each worker counts its own).
 
     Podium times a whole request, so success/compute_infer carry the total time of all requests and
     queue/compute_input/compute_output are zero; last_inference is not tracked (0).
     """
-    c = lv.counters.as_dict()
+    c = status.counters
     ok = c["requests"] - c["errors"]
-    total = _duration(ok, lv.counters.total_latency_ms)
+    total = _duration(ok, c["total_latency_ms"])
     zero = _duration(0, 0.0)
     return {
-        "name": lv.name, "version": str(lv.version), "last_inference": 0,
+        "name": status.model, "version": str(status.version), "last_inference": 0,
         "inference_count": c["rows"], "execution_count": c["requests"],
         "inference_stats": {"success": total, "fail": _duration(c["errors"], 0.0), "queue": zero,
                             "compute_input": zero, "compute_infer": total, "compute_output": zero,

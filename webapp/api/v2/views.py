@@ -1,17 +1,23 @@
-"""Open Inference Protocol views: parse → one service call → encode, a few lines each."""
+"""Open Inference Protocol views: parse → one service call → encode, a few lines each.
+
+The repository extension (index, load, unload) lives with the other lifecycle views in
+`webapp/api/lifecycle.py`.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from webapp.api.common import caller_key
 from webapp.api.v2 import codec, metadata
 from webapp.api.v2.binary import HEADER, BinarySection, split_body
-from webapp.api.v2.body import infer_response, loads, optional_object, request_body
-from webapp.auth import auth
-from webapp.serving.errors import InvalidInput, ModelUnavailable
-from webapp.serving.registry import parse_version
-from webapp.serving.service import ModelService
+from webapp.api.v2.body import infer_response, loads, request_body
+from webapp.extensions import service
+from webapp.http.auth import auth
+from webapp.http.errors import serving_error_response
+from webapp.http.predict import predict, target
+from webapp.serving.errors import ModelNotFound, ModelUnavailable, ServingError
+from webapp.serving.inputs import Inputs
+from webapp.serving.models.spec import ModelSpec
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 SERVER_VERSION = "1.0.0"
@@ -19,15 +25,13 @@ MODEL = "/models/<name>"
 VERSIONED = "/models/<name>/versions/<version>"
 
 
-def service() -> ModelService:
-    return current_app.extensions["podium.service"]
-
-
-def number(version: str | None) -> int | None:
-    try:
-        return parse_version(version)
-    except ValueError:
-        raise InvalidInput(f"Failed to convert version: {version[:40]!r} is not a positive integer") from None
+@bp.errorhandler(ServingError)
+def on_serving_error(exc: ServingError):
+    """The core's errors as Triton words them where its clients know the text."""
+    if isinstance(exc, ModelNotFound) and exc.label is None:
+        which = f"'{exc.name}'" + (f" version {exc.version}" if exc.version is not None else "")
+        return serving_error_response(exc, f"Request for unknown model: {which} is not found")
+    return serving_error_response(exc)
 
 
 # -- server ---------------------------------------------------------------------------------------
@@ -56,8 +60,8 @@ def ready():
 @bp.get(VERSIONED)
 @auth.login_required
 def model_metadata(name: str, version: str | None = None):
-    lv = service().resolve(name, number(version))
-    return jsonify(metadata.model_metadata(service().model(name), lv))
+    status = service().version(target(name, version, who=""))
+    return jsonify(metadata.model_metadata(service().model(name), status))
 
 
 @bp.get(MODEL + "/ready")
@@ -66,7 +70,7 @@ def model_metadata(name: str, version: str | None = None):
 def model_ready(name: str, version: str | None = None):
     """200 when the version (default: the default one) can answer; 503 when it cannot."""
     try:
-        ok = service().lookup(name, number(version)).ready
+        ok = service().version(target(name, version), available=False).ready
     except ModelUnavailable:
         ok = False
     return jsonify(name=name, ready=ok), 200 if ok else 503
@@ -76,8 +80,8 @@ def model_ready(name: str, version: str | None = None):
 @bp.get(VERSIONED + "/config")
 @auth.login_required
 def model_config(name: str, version: str | None = None):
-    lv = service().resolve(name, number(version))
-    return jsonify(metadata.model_config(lv, service().options.max_batch_rows))
+    status = service().version(target(name, version, who=""))
+    return jsonify(metadata.model_config(status, service().options.max_batch_rows))
 
 
 @bp.get("/models/stats")
@@ -87,57 +91,25 @@ def model_config(name: str, version: str | None = None):
 def model_stats(name: str | None = None, version: str | None = None):
     """Triton's statistics extension, per worker; not advertised since workers count apart."""
     if name is None:
-        versions = [lv for view in service().models().values() for lv in view.versions.values()]
+        versions = [v for model in service().models().values() for v in model.versions.values()]
     elif version is None:
         versions = list(service().model(name).versions.values())
     else:
-        versions = [service().lookup(name, number(version))]
-    return jsonify(model_stats=[metadata.version_stats(lv) for lv in versions])
+        versions = [service().version(target(name, version), available=False)]
+    return jsonify(model_stats=[metadata.version_stats(v) for v in versions])
 
 
 @bp.post(MODEL + "/infer")
 @bp.post(VERSIONED + "/infer")
 @auth.login_required
 def infer(name: str, version: str | None = None):
-    lv = service().resolve(name, number(version), None, caller_key())
-    assert lv.spec is not None
-    with lv.slot():  # as in /api/v1: a full queue refuses before the body is decoded
+    parsed: list[codec.InferRequest] = []
+
+    def decode(spec: ModelSpec) -> Inputs:
         body = request_body()
         header, binary = split_body(body, request.headers.get(HEADER))
-        req = codec.parse_request(loads(header), BinarySection(binary), lv.spec, len(body))
-        prediction = service().predict_on(lv, req.instances)
-    return infer_response(*codec.encode_response(prediction, req))
+        parsed.append(codec.parse_request(loads(header), BinarySection(binary), spec, len(body)))
+        return parsed[0].instances
 
-
-# -- model repository extension -------------------------------------------------------------------
-@bp.post("/repository/index")
-@auth.login_required
-def repository_index():
-    ready_only = optional_object(request_body(), "index").get("ready", False)
-    if not isinstance(ready_only, bool):
-        raise InvalidInput("'ready' must be true or false")
-    return jsonify(metadata.index_entries(service().models(), ready_only))
-
-
-@bp.post("/repository/models/<name>/load")
-@auth.login_required(role="admin")
-def repository_load(name: str):
-    """Serve the model again in every worker (config.json); config/file overrides are refused."""
-    params = optional_object(request_body(), "load").get("parameters") or {}
-    if not isinstance(params, dict):
-        raise InvalidInput("'parameters' must be an object")
-    overrides = sorted(k for k in params if k == "config" or k.startswith("file:"))
-    if overrides:
-        raise InvalidInput(f"Loading with {overrides[0]!r} is not supported: publish a new version "
-                           "through the lifecycle API instead")
-    current_app.extensions["podium.lifecycle"].load(name, g.user)
-    return jsonify({})
-
-
-@bp.post("/repository/models/<name>/unload")
-@auth.login_required(role="admin")
-def repository_unload(name: str):
-    """Stop serving every version of the model in every worker (unload_dependents is moot)."""
-    optional_object(request_body(), "unload")
-    current_app.extensions["podium.lifecycle"].unload(name, g.user)
-    return jsonify({})
+    answer = predict(target(name, version), decode)
+    return infer_response(*codec.encode_response(answer, parsed[0]))

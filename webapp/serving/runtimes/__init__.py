@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from webapp.serving.errors import InvalidInput
-from webapp.serving.spec import ModelSpec
+from webapp.serving.models.spec import ModelSpec
 
 
 class Runtime(Protocol):

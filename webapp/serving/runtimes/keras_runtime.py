@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from webapp.serving.errors import InvalidInput
-from webapp.serving.spec import ModelSpec
+from webapp.serving.models.spec import ModelSpec
 
 MAX_UNCOMPRESSED = 2 * 1024**3  # refuse zip bombs before Keras extracts anything
 _tf_lock = threading.Lock()

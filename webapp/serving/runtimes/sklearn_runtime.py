@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from webapp.serving.errors import InvalidInput
-from webapp.serving.spec import ModelSpec
+from webapp.serving.models.spec import ModelSpec
 
 # Types a skops file may name: estimators and their building blocks, never arbitrary callables.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "collections.OrderedDict")

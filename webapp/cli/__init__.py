@@ -1,0 +1,14 @@
+"""Operator tasks as `flask` commands, one group per area: models, demos, users."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from webapp.cli.demos import demos_cli
+    from webapp.cli.models import models_cli
+    from webapp.cli.users import users_cli
+
+    for group in (models_cli, demos_cli, users_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,74 @@
+"""The app's long-lived objects, built once from config, and one accessor for each.
+
+Views and commands reach them through these functions, never through `app.extensions[...]`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import cast
+
+from flask import Flask, current_app
+
+from webapp.serving.jobs.store import BatchJobs
+from webapp.serving.lifecycle.changes import Lifecycle
+from webapp.serving.scheduling.scheduler import Policy
+from webapp.serving.service import ModelService, ServingOptions
+from webapp.users import UserStore
+
+SERVICE, LIFECYCLE, USERS, JOBS = "podium.service", "podium.lifecycle", "podium.users", "podium.jobs"
+
+
+def service() -> ModelService:
+    return cast(ModelService, current_app.extensions[SERVICE])
+
+
+def lifecycle() -> Lifecycle:
+    return cast(Lifecycle, current_app.extensions[LIFECYCLE])
+
+
+def users() -> UserStore:
+    return cast(UserStore, current_app.extensions[USERS])
+
+
+def jobs() -> BatchJobs:
+    return cast(BatchJobs, current_app.extensions[JOBS])
+
+
+def init_extensions(app: Flask) -> None:
+    """Build the service, lifecycle, users and CSV jobs from the app's config."""
+    config = app.config
+    threads = int(config["FRAMEWORK_THREADS"]) or max(1, (os.cpu_count() or 1))
+    options = ServingOptions(
+        poll_interval=float(config["POLL_INTERVAL"]),
+        trusted_models=frozenset(config["TRUSTED_MODELS"]),
+        max_batch_rows=int(config["MAX_BATCH_ROWS"]),
+        max_image_pixels=int(config["MAX_IMAGE_PIXELS"]),
+        framework_threads=threads,
+        accelerate=bool(config["ACCELERATE"]),
+        accelerate_timeout=float(config["ACCELERATE_TIMEOUT"]),
+        policy=Policy(max_batch_size=int(config["BATCH_MAX_SIZE"]),
+                      max_delay_ms=float(config["BATCH_MAX_DELAY_MS"]),
+                      max_queue=int(config["MAX_QUEUE"]),
+                      deadline_s=float(config["REQUEST_DEADLINE"]),
+                      cache_size=int(config["PREDICTION_CACHE_SIZE"])),
+    )
+    model_service = ModelService(config["MODEL_STORE"], options)
+    users_file = config["USERS_FILE"]
+    app.extensions[SERVICE] = model_service
+    app.extensions[LIFECYCLE] = Lifecycle(model_service)
+    app.extensions[USERS] = UserStore(
+        users_file if users_file.startswith("/") else os.path.join(app.instance_path, users_file),
+        cache_seconds=float(config["AUTH_CACHE_SECONDS"]),
+        max_failures=int(config["AUTH_MAX_FAILURES"]),
+        lockout_window=float(config["AUTH_LOCKOUT_WINDOW"]))
+    app.extensions[JOBS] = BatchJobs(
+        os.path.join(app.instance_path, "jobs"), model_service,
+        max_jobs=int(config["BATCH_MAX_JOBS"]), keep_seconds=float(config["BATCH_KEEP_SECONDS"]),
+        chunk_rows=int(config["BATCH_CHUNK_ROWS"]))
+
+    @app.before_request
+    def start_loading() -> None:
+        # gunicorn starts it in post_worker_init; any other server on its first request
+        if app.config["BACKGROUND_LOADING"]:
+            model_service.start()

@@ -1,0 +1,39 @@
+"""Probes for the proxy and orchestrator (no auth) and the authenticated resource stats."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from webapp.extensions import service
+from webapp.http.auth import auth
+from webapp.serving import stats
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the process answers. Never depends on a model."""
+    return jsonify(status="alive")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: every version the store says to serve has loaded and answered a warm-up."""
+    ready = service().ready()
+    models = {name: {str(v): s.state.value for v, s in model.versions.items()}
+              for name, model in service().models().items()}
+    return jsonify(ready=ready, models=models), 200 if ready else 503
+
+
+@bp.get("/api/")
+@bp.get("/api")
+def api_root():
+    """Liveness document for KServe's V1 client, and a map of the APIs."""
+    return jsonify(status="alive", name="podium", apis={"v1": "/api/v1", "v2": "/api/v2"})
+
+
+@bp.get("/api/stats")
+@auth.login_required
+def api_stats():
+    return jsonify(stats.all_stats(service()))

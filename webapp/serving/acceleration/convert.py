@@ -1,0 +1,178 @@
+"""Convert one version to a fast form, check it against the native model, and cache the verdict.
+
+Run as `python -m webapp.serving.acceleration.convert <version dir> [--trusted]`, in its own
+process: it imports TensorFlow or scikit-learn (the serving worker then need not) and it keeps the
+loading of an uploaded artifact away from the worker. It writes `<version dir>/.accelerated/`
+atomically: the converted artifact (when one passed) and `verdict.json` saying which path to
+serve, why, and what it measured.
+
+The check: every held-out row stored with the version (`heldout.json`) plus 32 synthetic rows drawn
+within the manifest's input ranges go through both forms; each output must satisfy
+|fast - native| <= ATOL + RTOL * |native|, and a classifier's top class must be the same on every
+held-out row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from webapp.serving.models.spec import MANIFEST, ModelSpec, load_manifest
+
+CACHE = ".accelerated"
+VERDICT = "verdict.json"
+FORMAT = 1
+ATOL = 1e-4
+RTOL = 1e-4
+SYNTHETIC_ROWS = 32
+SLOWER_LIMIT = 1.5  # serve the converted form only if it is not clearly slower than the native one
+
+
+def source_stamp(spec: ModelSpec) -> dict[str, Any]:
+    """What the verdict was computed from; a verdict whose stamp differs is stale."""
+    artifact, manifest = spec.artifact_path.stat(), (spec.path / MANIFEST).stat()
+    return {"format": FORMAT, "artifact": spec.artifact, "size": artifact.st_size,
+            "mtime_ns": artifact.st_mtime_ns, "manifest_mtime_ns": manifest.st_mtime_ns}
+
+
+def check_rows(spec: ModelSpec) -> tuple[np.ndarray, int]:
+    """Held-out rows (when the version has them) followed by synthetic rows; (rows, held-out count)."""
+    rng = np.random.default_rng(0)
+    shape = (SYNTHETIC_ROWS, *spec.input_shape)
+    if spec.image is not None:
+        synthetic = rng.uniform(0.0, spec.image.scale, shape)
+    else:
+        low = np.array([f.min if f.min is not None else -1.0 for f in spec.features])
+        high = np.array([f.max if f.max is not None else 1.0 for f in spec.features])
+        synthetic = rng.uniform(low, np.maximum(high, low), shape)
+    held = np.zeros((0, *spec.input_shape))
+    path = spec.path / "heldout.json"
+    if path.is_file():
+        held = np.asarray(json.loads(path.read_text(encoding="utf-8"))["x"], dtype=np.float64)
+        held = held.reshape((-1, *spec.input_shape))
+    return np.concatenate([held, synthetic]).astype(np.float32), len(held)
+
+
+def compare(native: np.ndarray, fast: np.ndarray, spec: ModelSpec, held: int) -> tuple[bool, dict]:
+    """(passed, figures) for the converted outputs against the native ones."""
+    figures: dict[str, Any] = {"rows": len(native), "heldout_rows": held, "atol": ATOL, "rtol": RTOL}
+    if native.shape != fast.shape:
+        return False, {**figures, "problem": f"shape {fast.shape} != native {native.shape}"}
+    diff = np.abs(fast.astype(np.float64) - native)
+    figures["max_abs_diff"] = float(diff.max())
+    ok = bool(np.all(diff <= ATOL + RTOL * np.abs(native)))
+    if spec.task == "classification":
+        same = np.argmax(fast[:held], axis=1) == np.argmax(native[:held], axis=1)
+        figures["heldout_argmax_mismatches"] = int((~same).sum())
+        ok = ok and bool(same.all())
+    return ok, figures
+
+
+def median_ms(call: Callable[[np.ndarray], Any], batch: np.ndarray, budget: float = 0.5) -> float:
+    """Median wall time of one call, over as many calls as fit in `budget` seconds (3 to 200)."""
+    times: list[float] = []
+    deadline = time.perf_counter() + budget
+    while len(times) < 3 or (len(times) < 200 and time.perf_counter() < deadline):
+        started = time.perf_counter()
+        call(batch)
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000.0, 4)
+
+
+def convert_keras(runtime: Any, folder: Path) -> tuple[str, Callable[[Path], Any]]:
+    import tensorflow as tf
+
+    from webapp.serving.runtimes.tflite_runtime import TFLiteRuntime
+
+    data = tf.lite.TFLiteConverter.from_keras_model(runtime.model).convert()
+    (folder / "model.tflite").write_bytes(data)
+    return "model.tflite", lambda path: TFLiteRuntime.load(path, threads=1)
+
+
+def convert_sklearn(runtime: Any, folder: Path, sample: np.ndarray,
+                    classifier: bool) -> tuple[str, Callable[[Path], Any]]:
+    from skl2onnx import to_onnx
+
+    from webapp.serving.runtimes.onnx_runtime import OnnxRuntime
+
+    options = {"zipmap": False} if classifier else None
+    onx = to_onnx(runtime.estimator, sample[:1], options=options)
+    (folder / "model.onnx").write_bytes(onx.SerializeToString())
+    return "model.onnx", lambda path: OnnxRuntime.load(path, threads=1, classifier=classifier)
+
+
+def build(spec: ModelSpec, folder: Path, trusted: bool) -> dict[str, Any]:
+    """Convert, check and time into `folder`; the verdict as a dict (never raises for a model fault)."""
+    from webapp.serving.runtimes import load_runtime
+
+    started = time.perf_counter()
+    native = load_runtime(spec, trusted=trusted, threads=1)
+    rows, held = check_rows(spec)
+    try:
+        if spec.framework == "keras":
+            artifact, opener = convert_keras(native, folder)
+        else:
+            artifact, opener = convert_sklearn(native, folder, rows, spec.task == "classification")
+        fast = opener(folder / artifact)
+        passed, figures = compare(native.run(rows), fast.run(rows), spec, held)
+    except Exception as exc:  # a converter refuses many things in many ways
+        return {"accelerated": False, "reason": f"conversion failed: {type(exc).__name__}: {exc}"[:500]}
+    timings = {"native_ms": median_ms(native.run, rows[:1]),
+               "accelerated_ms": median_ms(fast.run, rows[:1]),
+               "native_batch_ms": median_ms(native.run, rows),
+               "accelerated_batch_ms": median_ms(fast.run, rows), "batch_rows": len(rows)}
+    verdict = {"artifact": artifact, "path": fast.path, "native_path": native.path, "check": figures,
+               "timings": timings, "convert_seconds": round(time.perf_counter() - started, 2)}
+    if not passed:
+        return {**verdict, "accelerated": False, "reason": "outputs differ from the native model"}
+    if timings["accelerated_ms"] > SLOWER_LIMIT * timings["native_ms"]:
+        return {**verdict, "accelerated": False, "reason": "the converted form is slower"}
+    same = ", same top class on every held-out row" if spec.task == "classification" else ""
+    return {**verdict, "accelerated": True,
+            "reason": f"verified on {len(rows)} rows ({held} held-out): max |diff| "
+                      f"{figures['max_abs_diff']:.2g}{same}"}
+
+
+def publish(version_dir: Path, folder: Path) -> None:
+    """Swap `folder` in as `<version dir>/.accelerated` (callers hold the version's lock)."""
+    target = version_dir / CACHE
+    folder.chmod(0o755)  # mkdtemp makes it private; workers may run as another user
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=".accelerated-old-", dir=version_dir))
+        os.replace(target, old / CACHE)
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(folder, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("version_dir", type=Path)
+    parser.add_argument("--trusted", action="store_true", help="the operator trusts pickle artifacts")
+    args = parser.parse_args(argv)
+    version_dir: Path = args.version_dir.resolve()
+    spec = load_manifest(version_dir, version_dir.parent.name, int(version_dir.name))
+    stamp = source_stamp(spec)
+    folder = Path(tempfile.mkdtemp(prefix=".accelerated-tmp-", dir=version_dir))
+    try:
+        verdict = {**build(spec, folder, args.trusted), "source": stamp}
+        (folder / VERDICT).write_text(json.dumps(verdict, indent=2), encoding="utf-8")
+        publish(version_dir, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps({"accelerated": verdict["accelerated"], "reason": verdict["reason"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

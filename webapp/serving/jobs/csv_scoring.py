@@ -1,0 +1,140 @@
+"""Scoring a CSV file: its header against the model's features, rows to numbers, chunks to output.
+
+Rows that cannot be scored keep their place in the output with an `error` cell naming the file's
+line number; one bad row never stops the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from webapp.serving.errors import InvalidInput
+from webapp.serving.inputs import Tensor
+from webapp.serving.models.spec import ModelSpec
+from webapp.serving.service import ModelService, Target
+
+MAX_LISTED_ERRORS = 100
+Line = tuple[int, list[str], str | None]  # (line number, cells, why it cannot be scored)
+
+
+class RowError(ValueError):
+    """One CSV row cannot be scored; the message names the column."""
+
+
+def output_columns(spec: ModelSpec) -> list[str]:
+    if spec.task == "classification":
+        return ["predicted_label", *(f"p_{label}" for label in spec.labels), "error"]
+    return ["prediction", "error"]
+
+
+def feature_columns(spec: ModelSpec, header: list[str]) -> list[int]:
+    """Index of each feature in the CSV header (any order, extra columns allowed); raises InvalidInput."""
+    names = [h.strip() for h in header]
+    missing = [f for f in spec.feature_names if f not in names]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing)
+        expected = ", ".join(spec.feature_names)
+        raise InvalidInput(f"The CSV header lacks {shown}. {spec.name} needs a header row naming "
+                           f"its features: {expected} (any order; extra columns are kept)")
+    doubled = [f for f in spec.feature_names if names.count(f) > 1]
+    if doubled:
+        raise InvalidInput(f"The CSV header names {doubled[0]!r} twice")
+    return [names.index(f) for f in spec.feature_names]
+
+
+def parse_row(spec: ModelSpec, row: list[str], columns: list[int]) -> list[float]:
+    values = []
+    for name, index in zip(spec.feature_names, columns, strict=True):
+        text = row[index].strip() if index < len(row) else ""
+        if not text:
+            raise RowError(f"no value for '{name}'")
+        try:
+            value = float(text)
+        except ValueError:
+            raise RowError(f"'{name}' is not a number: {text[:30]!r}") from None
+        if not math.isfinite(value):
+            raise RowError(f"'{name}' must be a finite number, got {text[:30]!r}")
+        values.append(value)
+    return values
+
+
+def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chunk: list[Line],
+                writer: Any, state: dict[str, Any], caller: str | None) -> None:
+    """Score one chunk with one model call; write its rows in order, errors in place."""
+    parsed: list[list[float] | str] = []
+    for _, cells, problem in chunk:
+        try:
+            parsed.append(problem or parse_row(spec, cells, columns))
+        except RowError as exc:
+            parsed.append(str(exc))
+    good = [p for p in parsed if not isinstance(p, str)]
+    outputs: Iterator[list[str]] = iter(())
+    if good:
+        batch = Tensor(np.asarray(good, dtype=np.float32))
+        answer = service.predict(Target(spec.name, spec.version, caller=caller), lambda _: batch)
+        outputs = format_values(spec, answer.values)
+    blank = [""] * (len(output_columns(spec)) - 1)
+    for (line, cells, _), item in zip(chunk, parsed, strict=True):
+        if isinstance(item, str):
+            writer.writerow([*cells, *blank, f"line {line}: {item}"])
+            state["rows_failed"] += 1
+            if len(state["errors"]) < MAX_LISTED_ERRORS:
+                state["errors"].append({"line": line, "message": item})
+        else:
+            writer.writerow([*cells, *next(outputs), ""])
+    state["rows_done"] += len(chunk)
+
+
+def format_values(spec: ModelSpec, values: np.ndarray) -> Iterator[list[str]]:
+    if spec.task == "classification":
+        best = np.argmax(values, axis=1)
+        for i, row in enumerate(values):
+            yield [spec.labels[best[i]], *(f"{p:.6g}" for p in row.tolist())]
+    else:
+        for value in values.reshape(-1).tolist():
+            yield [f"{value:.6g}"]
+
+
+def chunks(reader: Any, size: int, width: int) -> Iterator[list[Line]]:
+    """(line number, cells, problem or None) in chunks; a malformed line is an error, not a stop.
+
+    Cells are cut or padded to the header's width so the output's columns line up; a row with
+    more cells than the header is an error.
+    """
+    chunk: list[Line] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            chunk.append((reader.line_num, [""] * width, f"unreadable CSV ({exc})"))
+            continue
+        if not row or all(not cell.strip() for cell in row):
+            continue  # blank lines are not rows
+        problem = f"{len(row)} fields where the header has {width}" if len(row) > width else None
+        chunk.append((reader.line_num, (row + [""] * width)[:width], problem))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def read_header(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader([fh.readline(1 << 20)]), [])
+    except UnicodeDecodeError:
+        raise InvalidInput("The CSV file is not UTF-8 text; save it as CSV UTF-8") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"The CSV header cannot be read: {exc}") from None
+    if not any(cell.strip() for cell in header):
+        raise InvalidInput("The CSV file is empty; it needs a header row and data rows")
+    return header

@@ -1,0 +1,64 @@
+"""What an uploaded version must pass before it becomes visible in the store.
+
+One owner for the upload's rules, whichever door it came through (the lifecycle API, the admin
+page, the CLI): the file set, its size, its manifest, pickles. The artifact itself is loaded and
+warmed up only in a child process (`trial`), so a hostile or broken artifact can neither run code
+in nor crash nor wedge a serving worker.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from webapp.serving.errors import InvalidInput, PayloadTooLarge
+from webapp.serving.models.spec import MANIFEST, ModelSpec, parse_manifest
+
+EXTRA_FILES = ("heldout.json",)  # optional held-out rows that `flask models check` and pages use
+PICKLES = (".pkl", ".joblib")
+
+
+def files_from_parts(manifest: bytes, artifact: bytes, heldout: bytes | None = None) -> dict[str, bytes]:
+    """An upload's parts as the version's files: the artifact under the name its manifest gives it.
+
+    The client's own file names are never used; a manifest that names no usable artifact still
+    yields a file set, so `check_upload` can say precisely what is wrong with it.
+    """
+    try:
+        named = _manifest_data(manifest).get("artifact")
+    except InvalidInput:
+        named = None
+    name = named if isinstance(named, str) and named and named != MANIFEST else "artifact"
+    files = {MANIFEST: manifest, name: artifact}
+    if heldout is not None:
+        files["heldout.json"] = heldout
+    return files
+
+
+def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: int) -> ModelSpec:
+    """Parse the manifest and check the file set; raises InvalidInput or PayloadTooLarge."""
+    total = sum(len(content) for content in files.values())
+    if total > max_bytes:
+        raise PayloadTooLarge(f"The upload holds {total} bytes; the limit is {max_bytes}")
+    if MANIFEST not in files:
+        raise InvalidInput(f"The upload has no manifest ({MANIFEST})")
+    spec = parse_manifest(_manifest_data(files[MANIFEST]), name, 1, Path("."))
+    if spec.artifact not in files:
+        raise InvalidInput(f"The manifest names artifact {spec.artifact!r} but the upload has no such file")
+    if not files[spec.artifact]:
+        raise InvalidInput(f"The artifact {spec.artifact!r} is empty")
+    unexpected = sorted(set(files) - {MANIFEST, spec.artifact, *EXTRA_FILES})
+    if unexpected:
+        raise InvalidInput(f"Unexpected files in the upload: {unexpected[:5]}")
+    if spec.artifact.endswith(PICKLES) and not trusted:
+        raise InvalidInput(f"{spec.artifact} is a pickle, which runs code when loaded; it is accepted "
+                           f"only when an operator lists {name!r} in PODIUM_TRUSTED_MODELS")
+    return spec
+
+
+def _manifest_data(content: bytes) -> Any:
+    try:
+        return json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(f"Invalid manifest: {MANIFEST} is not valid JSON ({exc})") from None
