@@ -103,7 +103,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def gunicorn(store: Path, workers: int, budget: Budget):
     """A real gunicorn over `store` with one throwaway user; yields (url, auth)."""
-    from webapp.users import UserStore
+    from webapp.accounts.users import UserStore
 
     with tempfile.TemporaryDirectory(prefix="podium-measure-") as tmp:
         user = ("measure", secrets.token_urlsafe(12))

@@ -23,13 +23,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
+    from webapp.accounts.users import create_first_admin
     from webapp.extensions import init_extensions, users
     from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.metrics import init_metrics
     from webapp.http.security import init_proxy_fix, init_security_headers
     from webapp.logs import configure_logging, init_request_ids
-    from webapp.users import create_first_admin
 
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.json = OrjsonProvider(app)
@@ -42,7 +42,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_metrics(app)
     init_security_headers(app)
+    _register_surfaces(app)
+    return app
 
+
+def _register_surfaces(app: Flask) -> None:
+    """The probes, both APIs, the lifecycle API, the pages and the `flask` commands."""
     from webapp.api import lifecycle, openapi, v1, v2
     from webapp.cli import register_cli
     from webapp.http import probes
@@ -55,4 +60,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     openapi.init_app(app)
     init_pages(app)
     register_cli(app)
-    return app

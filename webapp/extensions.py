@@ -10,11 +10,11 @@ from typing import cast
 
 from flask import Flask, current_app
 
+from webapp.accounts.users import UserStore
 from webapp.serving.jobs.store import BatchJobs
 from webapp.serving.lifecycle.changes import Lifecycle
 from webapp.serving.scheduling.scheduler import Policy
 from webapp.serving.service import ModelService, ServingOptions
-from webapp.users import UserStore
 
 SERVICE, LIFECYCLE, USERS, JOBS = "podium.service", "podium.lifecycle", "podium.users", "podium.jobs"
 

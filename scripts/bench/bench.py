@@ -172,7 +172,7 @@ def prepare(tmp: Path) -> Path:
         shutil.copytree(local, store, ignore=shutil.ignore_patterns(".accelerate*"))
     train_demos(store)
     build(store)
-    from webapp.users import UserStore
+    from webapp.accounts.users import UserStore
 
     UserStore(tmp / "users.json").add(*USER, "user")
     return store

@@ -6,8 +6,8 @@ import json
 
 from tests.conftest import make_app
 from tests.support.helpers import version_files
+from webapp.accounts.users import UserStore
 from webapp.serving.models.store import ModelStore
-from webapp.users import UserStore
 
 
 def test_models_list(runner):

@@ -19,8 +19,8 @@ import pytest
 from tests.conftest import ADMIN, USER, basic, make_app
 from tests.support.helpers import IRIS_ROW, assert_clean_error
 from webapp import create_app
+from webapp.accounts.users import UserStore
 from webapp.http.auth import auth
-from webapp.users import UserStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

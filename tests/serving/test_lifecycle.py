@@ -12,8 +12,7 @@ import pytest
 
 from tests.conftest import make_app
 from tests.support.helpers import predict, version_files
-from webapp.serving.errors import Conflict, InvalidInput, ModelNotFound, PayloadTooLarge
-from webapp.serving.errors import StorageFailure
+from webapp.serving.errors import Conflict, InvalidInput, ModelNotFound, PayloadTooLarge, StorageFailure
 from webapp.serving.models.versions import choose_split_version
 
 ROW = [[5.1, 3.5, 1.4, 0.2]]

@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
-from tests.support.helpers import predict
 from tests.serving.test_lifecycle import ROW, iris_files, snapshot
+from tests.support.helpers import predict
 from webapp.serving.errors import Conflict, InvalidInput
 
 

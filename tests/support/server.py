@@ -40,7 +40,7 @@ def gunicorn(store: Path, instance: Path, users: dict[str, tuple[str, str]] | No
     """Run gunicorn with gunicorn.conf.py over `store`; yields once /readyz answers 200."""
     instance.mkdir(parents=True, exist_ok=True)
     if users:
-        from webapp.users import UserStore
+        from webapp.accounts.users import UserStore
 
         store_users = UserStore(instance / "users.json")
         for role, (name, password) in users.items():

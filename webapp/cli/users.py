@@ -8,8 +8,8 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from webapp.accounts.users import UserError
 from webapp.extensions import users
-from webapp.users import UserError
 
 users_cli = AppGroup("users", help="Manage API and admin users.")
 

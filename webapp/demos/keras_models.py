@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from webapp.demos.building import SEED, split, tabular_manifest, write
 
@@ -14,6 +15,16 @@ def _keras():
 
     keras.utils.set_random_seed(SEED)
     return keras
+
+
+def _train(model: Any, folder: Path, data: tuple, epochs: int, batch_size: int) -> float:
+    """Fit a classifier, save it as `model.keras`; its held-out accuracy."""
+    x_tr, y_tr, x_te, y_te = data
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, verbose=0)
+    _, accuracy = model.evaluate(x_te, y_te, verbose=0)
+    model.save(folder / "model.keras")
+    return float(accuracy)
 
 
 def digits_v1(folder: Path) -> None:
@@ -34,10 +45,7 @@ def digits_v1(folder: Path) -> None:
         keras.layers.Dense(64, activation="relu"),
         keras.layers.Dense(10, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_tr, y_tr, epochs=25, batch_size=32, verbose=0)
-    _, accuracy = model.evaluate(x_te, y_te, verbose=0)
-    model.save(folder / "model.keras")
+    accuracy = _train(model, folder, (x_tr, y_tr, x_te, y_te), epochs=25, batch_size=32)
     manifest = {
         "framework": "keras", "artifact": "model.keras", "task": "classification",
         "description": "Handwritten digit (0-9) from an image: a small CNN on 8x8 grey images.",
@@ -67,10 +75,7 @@ def wine_v1(folder: Path) -> None:
         keras.layers.Dense(16, activation="relu"),
         keras.layers.Dense(3, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_tr, y_tr, epochs=60, batch_size=16, verbose=0)
-    _, accuracy = model.evaluate(x_te, y_te, verbose=0)
-    model.save(folder / "model.keras")
+    accuracy = _train(model, folder, (x_tr, y_tr, x_te, y_te), epochs=60, batch_size=16)
     write(folder, tabular_manifest(
         "keras", "model.keras", "classification", list(data.feature_names), x,
         "Wine cultivar from 13 chemical measurements (Keras MLP).", {"accuracy": accuracy},

@@ -13,7 +13,7 @@ from prometheus_client import Counter, Histogram
 
 from webapp.extensions import service
 from webapp.http.predict import answered
-from webapp.serving import metrics
+from webapp.serving.telemetry import metrics
 
 bp = Blueprint("metrics", __name__)
 SKIP = ("/metrics", "/healthz", "/readyz", "/static/")

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from webapp.extensions import service
 from webapp.http.auth import auth
-from webapp.serving import stats
+from webapp.serving.telemetry import stats
 
 bp = Blueprint("ops", __name__)
 

@@ -19,9 +19,9 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template
 
 from webapp.extensions import service
 from webapp.pages.access import check_post, current_user, login_needed
-from webapp.serving import stats
 from webapp.serving.models.store import atomic_write_json
 from webapp.serving.service import ModelService
+from webapp.serving.telemetry import stats
 
 bp = Blueprint("ops_pages", __name__, url_prefix="/ops")
 SNAPSHOT_EVERY = 5.0

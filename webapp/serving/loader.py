@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from webapp.serving import metrics
 from webapp.serving.acceleration import choose
 from webapp.serving.errors import InvalidInput, ServingError
 from webapp.serving.loaded import LoadedVersion, ServedVersion, State
@@ -25,6 +24,7 @@ from webapp.serving.models.spec import load_manifest
 from webapp.serving.models.store import ModelStore, StoredModel
 from webapp.serving.models.versions import versions_to_serve
 from webapp.serving.scheduling.scheduler import Policy, Scheduler
+from webapp.serving.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

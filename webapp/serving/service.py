@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
-
+from webapp.serving.boundary import Answer, Decoder, ModelStatus, Target
 from webapp.serving.errors import ModelNotFound, ModelUnavailable
-from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Inputs, Limits, to_batch
-from webapp.serving.loaded import LoadedVersion, ServedVersion, VersionStatus
+from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
+from webapp.serving.loaded import LoadedVersion, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
-from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.store import ModelStore
-from webapp.serving.models.versions import choose_split_version, labels_of, split_of
+from webapp.serving.models.versions import default_version, labels_of, split_version
 from webapp.serving.scheduling.scheduler import Policy
 
-Decoder = Callable[[ModelSpec], Inputs]
-
+__all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "ServingOptions", "Target"]
 
 @dataclass(frozen=True)
 class ServingOptions:
@@ -42,60 +37,6 @@ class ServingOptions:
     def load_options(self) -> LoadOptions:
         return LoadOptions(self.trusted_models, self.framework_threads, self.accelerate,
                            self.accelerate_timeout, self.policy)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a request names: a model, maybe a version or a label, and who asks (for a split)."""
-
-    model: str
-    version: int | None = None
-    label: str | None = None
-    caller: str | None = None
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A model's answer: probabilities (classifier) or values (regressor), and what answered.
-
-    `chosen_by` says how the version was picked: "version", "label", "split" or "default";
-    `batch` is the input as the model saw it (after image preprocessing).
-    """
-
-    values: np.ndarray
-    served: ServedVersion
-    chosen_by: str
-    batch: np.ndarray
-
-    @property
-    def version(self) -> int:
-        return self.served.version
-
-    @property
-    def spec(self) -> ModelSpec:
-        return self.served.spec
-
-    def top_labels(self) -> list[str]:
-        return [self.spec.labels[i] for i in np.argmax(self.values, axis=1)]
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """A model as one worker serves it, copied at one moment."""
-
-    name: str
-    versions: dict[int, VersionStatus]
-    stored: tuple[int, ...]
-    config: dict[str, Any] = field(default_factory=dict)
-    default_version: int | None = None
-
-    @property
-    def labels(self) -> dict[str, int]:
-        return labels_of(self.config)
-
-    @property
-    def ready(self) -> bool:
-        return bool(self.versions) and all(v.ready for v in self.versions.values())
 
 
 class ModelService:
@@ -209,19 +150,16 @@ class ModelService:
         return lv
 
 
+def _ready_versions(model: Model) -> set[int]:
+    return {v for v, lv in model.versions.items() if lv.ready}
+
+
 def _default_version(model: Model) -> int | None:
-    """`default_version` from the config once it is ready, else the newest ready version."""
-    pinned = model.config.get("default_version")
-    if isinstance(pinned, int) and pinned in model.versions and model.versions[pinned].ready:
-        return pinned  # while a newly pinned version loads, the newest ready one keeps serving
-    return max((v for v, lv in model.versions.items() if lv.ready), default=None)
+    return default_version(model.config, _ready_versions(model))
 
 
 def _split_version(model: Model, caller: str | None) -> int | None:
-    """The version a traffic split sends this caller to (AVAILABLE ones only), else None."""
-    split = split_of(model.config) or {}
-    live = {v: w for v, w in split.items() if v in model.versions and model.versions[v].ready}
-    return choose_split_version(live, caller) if live else None
+    return split_version(model.config, _ready_versions(model), caller)
 
 
 def _ready(model: Model) -> bool:

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from webapp.serving import metrics
 from webapp.serving.errors import Overloaded
 from webapp.serving.scheduling.batching import Batcher
+from webapp.serving.telemetry import metrics
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""The plain values that cross the service boundary: what a request names, what the model answered,
+and a model as one worker serves it. Adapters build and read these; nothing here holds a runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from webapp.serving.inputs import Inputs
+from webapp.serving.loaded import ServedVersion, VersionStatus
+from webapp.serving.models.spec import ModelSpec
+from webapp.serving.models.versions import labels_of
+
+Decoder = Callable[[ModelSpec], Inputs]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request names: a model, maybe a version or a label, and who asks (for a split)."""
+
+    model: str
+    version: int | None = None
+    label: str | None = None
+    caller: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A model's answer: probabilities (classifier) or values (regressor), and what answered.
+
+    `chosen_by` says how the version was picked: "version", "label", "split" or "default";
+    `batch` is the input as the model saw it (after image preprocessing).
+    """
+
+    values: np.ndarray
+    served: ServedVersion
+    chosen_by: str
+    batch: np.ndarray
+
+    @property
+    def version(self) -> int:
+        return self.served.version
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.served.spec
+
+    def top_labels(self) -> list[str]:
+        return [self.spec.labels[i] for i in np.argmax(self.values, axis=1)]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """A model as one worker serves it, copied at one moment."""
+
+    name: str
+    versions: dict[int, VersionStatus]
+    stored: tuple[int, ...]
+    config: dict[str, Any] = field(default_factory=dict)
+    default_version: int | None = None
+
+    @property
+    def labels(self) -> dict[str, int]:
+        return labels_of(self.config)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.versions) and all(v.ready for v in self.versions.values())
