@@ -5,6 +5,7 @@ Frameworks are imported lazily, so a worker that serves only scikit-learn never 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 import numpy as np
@@ -21,8 +22,12 @@ class Runtime(Protocol):
     def run(self, batch: np.ndarray) -> np.ndarray: ...
 
 
-def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1) -> Runtime:
-    """Load the version's artifact with the framework's safe loader; raises InvalidInput if refused."""
+def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1,
+                 extension: Collection[str] = ()) -> Runtime:
+    """Load the version's artifact with the framework's safe loader; raises InvalidInput if refused.
+
+    `extension`: skops type names the operator trusts for this model beyond the allowlist.
+    """
     if spec.framework == "keras":
         from .keras_runtime import KerasRuntime
 
@@ -30,5 +35,5 @@ def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1) ->
     if spec.framework == "sklearn":
         from .sklearn_runtime import SklearnRuntime
 
-        return SklearnRuntime.load(spec, trusted=trusted)
+        return SklearnRuntime.load(spec, trusted=trusted, extension=extension)
     raise InvalidInput(f"Unknown framework {spec.framework!r}")
