@@ -101,6 +101,8 @@ def _proxy_fix(app: Flask) -> None:
 
 def _service(app: Flask) -> None:
     from .serving.lifecycle import Lifecycle
+    from .serving.publishing import TrialLimits
+    from .serving.runtimes.skops_types import parse_extension
     from .serving.scheduler import Policy
     from .serving.service import ModelService, ServingOptions
 
@@ -108,6 +110,10 @@ def _service(app: Flask) -> None:
     options = ServingOptions(
         poll_interval=float(app.config["POLL_INTERVAL"]),
         trusted_models=frozenset(app.config["TRUSTED_MODELS"]),
+        trusted_types=parse_extension(app.config["TRUSTED_TYPES"]),
+        trial=TrialLimits(timeout=float(app.config["TRIAL_TIMEOUT"]),
+                          memory_bytes=int(app.config["TRIAL_MEMORY_MB"]) * 1024**2,
+                          cpu_seconds=int(app.config["TRIAL_CPU_SECONDS"])),
         max_batch_rows=int(app.config["MAX_BATCH_ROWS"]),
         max_image_pixels=int(app.config["MAX_IMAGE_PIXELS"]),
         framework_threads=threads,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from webapp.serving.audit import AuditLog
+from webapp.serving.audit import AUDIT_FILE, AuditLog
 from webapp.serving.errors import Conflict, ModelNotFound
 from webapp.serving.loaded import State
 from webapp.serving.publishing import StorageFailure, check_upload, trial_load
@@ -23,7 +23,6 @@ from webapp.serving.registry import check_label, check_split, labels_of, split_o
 from webapp.serving.service import ModelService
 from webapp.serving.spec import check_model_name
 
-AUDIT_FILE = ".audit.jsonl"
 LOCK_FILE = ".lifecycle.lock"
 Update = Callable[[dict[str, Any], list[int]], None]
 
@@ -32,12 +31,11 @@ class Lifecycle:
     """Admin operations on the model store; raises ServingError subclasses on refusal."""
 
     def __init__(self, service: ModelService, audit_path: Path | None = None, *,
-                 max_upload_bytes: int = 256 * 1024**2, validate_timeout: float = 120.0) -> None:
+                 max_upload_bytes: int = 256 * 1024**2) -> None:
         self.service = service
         self.store = service.store
         self.audit_log = AuditLog(audit_path or self.store.root / AUDIT_FILE)
         self.max_upload_bytes = max_upload_bytes
-        self.validate_timeout = validate_timeout
         self._lock = threading.Lock()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -92,9 +90,10 @@ class Lifecycle:
         Raises InvalidInput (bad manifest/artifact, refused pickle), PayloadTooLarge, StorageFailure.
         """
         check_model_name(name)
-        trusted = name in self.service.options.trusted_models
+        options = self.service.options
+        trusted = name in options.trusted_models
         spec = check_upload(name, files, trusted, self.max_upload_bytes)
-        call_path = trial_load(name, files, trusted, self.validate_timeout)
+        trial = trial_load(name, files, trusted, options.trial, options.trusted_types.get(name, ()))
         model_dir = self.store.model_dir(name)
         existed = model_dir.exists()
         with self._locked():
@@ -104,8 +103,9 @@ class Lifecycle:
                 if not existed:
                     _remove_empty(model_dir)
                 raise StorageFailure(f"Cannot write the version: {exc.strerror or exc}") from None
+            extra = {"operator_types": list(trial.operator_types)} if trial.operator_types else {}
             self.record(user, "publish", name, version=version, artifact=spec.artifact,
-                        framework=spec.framework, call_path=call_path)
+                        framework=spec.framework, call_path=trial.call_path, **extra)
         self.service.refresh()
         return version
 

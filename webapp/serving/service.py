@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import acceleration, metrics, preprocessing
+from .audit import AUDIT_FILE, AuditLog
 from .errors import InvalidInput, ModelNotFound, ModelUnavailable, PayloadTooLarge, ServingError
 from .loaded import LoadedVersion, State, now
+from .publishing import DEFAULT_LIMITS, TrialLimits
 from .registry import choose_split_version, labels_of, split_of, versions_to_serve
 from .scheduler import Policy, Scheduler
 from .spec import ModelSpec, load_manifest
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 class ServingOptions:
     poll_interval: float = 2.0
     trusted_models: frozenset[str] = frozenset()
+    # skops type names an operator trusts per model beyond the allowlist (PODIUM_TRUSTED_TYPES)
+    trusted_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    trial: TrialLimits = DEFAULT_LIMITS  # what a sandboxed trial or conversion process may use
     max_batch_rows: int = 10_000
     max_image_pixels: int = preprocessing.DEFAULT_MAX_PIXELS
     framework_threads: int = 1
@@ -151,9 +157,11 @@ class ModelService:
             opts = self.options
             runtime, lv.acceleration = acceleration.load(
                 spec, trusted=name in opts.trusted_models, threads=opts.framework_threads,
-                enabled=opts.accelerate, timeout=opts.accelerate_timeout)
+                enabled=opts.accelerate, timeout=opts.accelerate_timeout, limits=opts.trial,
+                extension=opts.trusted_types.get(name, frozenset()))
             lv.spec, lv.runtime = spec, runtime
             _warm_up(lv)
+            self._note_operator_types(lv)
         except ServingError as exc:
             lv.state, lv.reason = State.FAILED, exc.message
             log.warning("Model %s version %s failed to load: %s", name, number, exc.message)
@@ -169,6 +177,18 @@ class ModelService:
         lv.artifact_bytes = spec.artifact_path.stat().st_size
         log.info("Loaded %s version %s in %.2fs (%s)", name, number, lv.load_seconds, runtime.path)
         return lv
+
+    def _note_operator_types(self, lv: LoadedVersion) -> None:
+        """Log and audit (once per version and set of names) a load that relied on the operator's
+        PODIUM_TRUSTED_TYPES rather than the allowlist alone."""
+        names = list(getattr(lv.runtime, "operator_types", ()) or
+                     (lv.acceleration or {}).get("operator_types", ()))
+        if not names:
+            return
+        log.warning("Model %s version %s loads with types the operator trusts (PODIUM_TRUSTED_TYPES): %s",
+                    lv.name, lv.version, names)
+        AuditLog(self.store.root / AUDIT_FILE).record_once(
+            "podium", "load_trusted_types", lv.name, version=lv.version, types=names)
 
     # -- reading ------------------------------------------------------------------------------
     def models(self) -> dict[str, ModelView]:
