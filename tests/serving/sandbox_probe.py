@@ -1,7 +1,7 @@
 """A deliberately hostile child for the sandbox tests: try what a malicious model would, report.
 
 `python -m tests.serving.sandbox_probe JSON` where JSON names the targets; prints one JSON object
-saying, for each attempt, "allowed" or the error it met.
+saying, for each attempt, "allowed" or the error it met. `... --run FILE` runs a snippet instead.
 """
 
 from __future__ import annotations
@@ -61,4 +61,9 @@ def main(targets: dict) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.loads(sys.argv[1]))))
+    if sys.argv[1] == "--run":
+        import runpy
+
+        runpy.run_path(sys.argv[2], run_name="__main__")
+    else:
+        print(json.dumps(main(json.loads(sys.argv[1]))))

@@ -26,7 +26,7 @@ from typing import Any
 from webapp.serving.accelerate import ARTIFACTS, CACHE, NATIVE_LOADED, VERDICT, source_stamp
 from webapp.serving.errors import InvalidInput
 from webapp.serving.publishing import DEFAULT_LIMITS, EXTRA_FILES, TrialLimits
-from webapp.serving.runtimes import Runtime, load_runtime
+from webapp.serving.runtimes import Runtime, check_artifact, load_runtime
 from webapp.serving.sandbox import run_module
 from webapp.serving.spec import MANIFEST, ModelSpec
 
@@ -160,6 +160,7 @@ def load(spec: ModelSpec, *, trusted: bool, threads: int, enabled: bool = True,
          extension: Collection[str] = ()) -> tuple[Runtime, dict[str, Any]]:
     """(runtime, acceleration summary) for a version; raises what the native loader raises, and
     InvalidInput when the sandboxed converter refused the artifact or died loading it."""
+    check_artifact(spec.artifact, spec.artifact_path, extension)  # no child for what fails here
     if not enabled:
         verdict: dict[str, Any] = {"reason": "acceleration is off (PODIUM_ACCELERATE)"}
     elif spec.raw.get("accelerate") is False:

@@ -1,9 +1,10 @@
 """The first thing a sandboxed child runs: confine this process, then run the requested module.
 
 `python -I webapp/serving/confine.py POLICY MODULE ARGS...` is what `sandbox.run_module` starts.
-In order: a new network namespace (no interface but a down loopback), an unprivileged user when
-started as root, resource limits, death with the parent, then Landlock; only then is the module,
-and with it any model file, imported. Each step the kernel cannot do is skipped and named on
+In order: new network and PID namespaces (no interface but a down loopback; every process the
+child starts dies with it, even one that left its process group), an unprivileged user when started
+as root, resource limits, death with the parent, then Landlock; only then is the module, and with
+it any model file, imported. Each step the kernel cannot do is skipped and named on
 stderr in the `podium-sandbox:` line the parent reads; a step that fails outright stops the child
 before anything untrusted runs.
 """
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 PR_SET_PDEATHSIG, PR_SET_KEEPCAPS = 1, 8
 CAP_DAC_READ_SEARCH = 2
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -35,12 +36,32 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-def isolate_network() -> str:
-    """A network namespace of our own; as a normal user inside a user namespace of our own."""
-    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
+def isolate() -> str:
+    """Network and PID namespaces of our own (as a normal user, inside a user namespace of our own).
+
+    The PID namespace takes effect for children only, so this process forks: the child goes on as
+    the namespace's first process, and this one waits and passes its exit status up. When that
+    child dies, the kernel kills every process left in the namespace.
+    """
+    flags = CLONE_NEWNET | CLONE_NEWPID | (0 if os.geteuid() == 0 else CLONE_NEWUSER)
     if _libc.unshare(flags) != 0:
-        return f"no network namespace ({os.strerror(ctypes.get_errno())})"
-    return "netns"
+        return f"no network or PID namespace ({os.strerror(ctypes.get_errno())})"
+    limit({"CORE": 0})
+    child = os.fork()
+    if child:
+        _pass_on(child)
+    return "netns+pidns"
+
+
+def _pass_on(child: int) -> None:
+    """Wait for the namespace's first process and end as it ended (never returns)."""
+    _, status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number not in (signal.SIGKILL, signal.SIGSTOP):  # those two keep their default anyway
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 70)
 
 
 def drop_user(uid: int, gid: int, keep_dac_read: bool) -> str:
@@ -69,7 +90,8 @@ def limit(limits: dict[str, int]) -> None:
 
 def apply(policy: dict) -> list[str]:
     """Confine this process as `policy` says; returns what holds, in words."""
-    notes = [isolate_network()]
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    notes = [isolate()]
     if policy.get("uid") is not None:
         notes.append(drop_user(policy["uid"], policy["gid"], policy["keep_dac_read"]))
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
@@ -81,7 +103,7 @@ def apply(policy: dict) -> list[str]:
     if version == 0:
         notes.append("no Landlock (this kernel lacks it)")
         return notes
-    readable = [*policy["read"], f"/proc/{os.getpid()}"]
+    readable = [*policy["read"], "/proc/self"]  # this process's own entry, in the host's /proc
     enforced = landlock.restrict(readable, policy["write"], version)
     notes.append(f"Landlock ABI {version}: {'+'.join(enforced)}")
     return notes

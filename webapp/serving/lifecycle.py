@@ -92,8 +92,9 @@ class Lifecycle:
         check_model_name(name)
         options = self.service.options
         trusted = name in options.trusted_models
-        spec = check_upload(name, files, trusted, self.max_upload_bytes)
-        trial = trial_load(name, files, trusted, options.trial, options.trusted_types.get(name, ()))
+        extension = options.trusted_types.get(name, frozenset())
+        spec = check_upload(name, files, trusted, self.max_upload_bytes, extension)
+        trial = trial_load(name, files, trusted, options.trial, extension)
         model_dir = self.store.model_dir(name)
         existed = model_dir.exists()
         with self._locked():

@@ -8,6 +8,7 @@ read or connect anywhere: its scratch folder is removed afterwards, whatever it 
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from webapp.serving.errors import InvalidInput, PayloadTooLarge, ServingError
+from webapp.serving.runtimes import check_artifact
 from webapp.serving.sandbox import run_module
 from webapp.serving.spec import MANIFEST, ModelSpec, parse_manifest
 
@@ -49,8 +51,10 @@ class StorageFailure(ServingError):
     code = "RESOURCE_EXHAUSTED"
 
 
-def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: int) -> ModelSpec:
-    """Parse the manifest and check the file set; raises InvalidInput or PayloadTooLarge."""
+def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: int,
+                 extension: Collection[str] = ()) -> ModelSpec:
+    """Parse the manifest, check the file set and what can be checked of the artifact without
+    loading it (`runtimes.check_artifact`); raises InvalidInput or PayloadTooLarge."""
     total = sum(len(content) for content in files.values())
     if total > max_bytes:
         raise PayloadTooLarge(f"The upload holds {total} bytes; the limit is {max_bytes}")
@@ -71,6 +75,7 @@ def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: i
     if spec.artifact.endswith(PICKLES) and not trusted:
         raise InvalidInput(f"{spec.artifact} is a pickle, which runs code when loaded; it is accepted "
                            f"only when an operator lists {name!r} in PODIUM_TRUSTED_MODELS")
+    check_artifact(spec.artifact, io.BytesIO(files[spec.artifact]), extension)
     return spec
 
 

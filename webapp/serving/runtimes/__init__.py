@@ -6,7 +6,8 @@ Frameworks are imported lazily, so a worker that serves only scikit-learn never 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -20,6 +21,19 @@ class Runtime(Protocol):
     path: str  # which call path serves it, shown in metadata and stats
 
     def run(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+def check_artifact(artifact: str, file: str | Path | BinaryIO, extension: Collection[str] = ()) -> None:
+    """The checks that need no framework and run no model code, done before any process loads one:
+    a `.skops` file's size and type names, a `.keras` archive's members and size. Raises InvalidInput."""
+    if artifact.endswith(".skops"):
+        from .skops_types import check_names, names_in_schema, read_schema
+
+        check_names(names_in_schema(read_schema(file)), extension)
+    elif artifact.endswith(".keras"):
+        from .keras_runtime import check_keras_archive
+
+        check_keras_archive(file)  # zipfile takes a path or an open file alike
 
 
 def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1,
