@@ -257,7 +257,8 @@ KERAS = [
     Hostile("keras-zip-bomb", "model.keras",
             lambda t: claim_size(_zip({"config.json": b"{}", "model.weights.h5": b"\0" * 1000}),
                                  0xC000_0000), "size limit"),
-    Hostile("keras-huge-declared-shape", "model.keras", _edit_keras(_huge_dense), "refused"),
+    Hostile("keras-huge-declared-shape", "model.keras", _edit_keras(_huge_dense),
+            "OOM when allocating"),
 ]
 
 CORPUS = SKOPS + KERAS
