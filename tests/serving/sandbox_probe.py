@@ -45,6 +45,19 @@ def _signal(pid: int) -> None:
     os.kill(pid, 0)
 
 
+def _abstract_unix(name: str) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        s.connect("\0" + name)
+
+
+def _limits() -> dict[str, int]:
+    import resource
+
+    return {name: resource.getrlimit(getattr(resource, f"RLIMIT_{name}"))[1]
+            for name in ("AS", "CPU", "NOFILE", "NPROC", "FSIZE", "CORE")}
+
+
 def main(targets: dict) -> dict:
     return {
         "uid": os.getuid(),
@@ -57,6 +70,9 @@ def main(targets: dict) -> dict:
         "udp": attempt(lambda: _udp(targets["port"])),
         "exec": attempt(lambda: subprocess.run(["/bin/true"], check=True)),
         "signal_parent": attempt(lambda: _signal(targets["parent"])),
+        "abstract_unix": attempt(lambda: _abstract_unix(targets["abstract"])),
+        "make_device": attempt(lambda: os.mknod("dev", 0o600 | 0o020000, os.makedev(1, 3))),
+        "limits": _limits(),
     }
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pickle
+import socket
 import subprocess
 from pathlib import Path
 
@@ -23,9 +24,9 @@ MiB = 1024**2
 needs_landlock = pytest.mark.skipif(landlock.abi() < 6, reason="the kernel lacks Landlock ABI 6")
 
 
-def probe(scratch: Path, targets, listener_port: int) -> dict:
+def probe(scratch: Path, targets, listener_port: int, abstract: str) -> dict:
     request = {"outside": str(targets.marker), "secret": str(targets.secret), "port": listener_port,
-               "project_file": str(ROOT / "README.md"), "parent": os.getpid()}
+               "project_file": str(ROOT / "README.md"), "parent": os.getpid(), "abstract": abstract}
     done = run_module("tests.serving.sandbox_probe", [json.dumps(request)], timeout=60,
                       scratch=scratch, readable=[ROOT / "tests"], memory_bytes=1024 * MiB,
                       cpu_seconds=60)
@@ -39,12 +40,18 @@ def test_the_child_can_write_only_its_scratch_folder_and_reach_nothing(
     monkeypatch.setenv("PODIUM_SECRET_KEY", "do-not-leak")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with nothing_happens(targets, listener, scratch_root):
-        seen = probe(scratch, targets, listener.getsockname()[1])
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as abstract, \
+            nothing_happens(targets, listener, scratch_root):
+        name = f"podium-test-{os.getpid()}"
+        abstract.bind("\0" + name)
+        abstract.listen(1)
+        seen = probe(scratch, targets, listener.getsockname()[1], name)
     assert seen["write_scratch"] == "allowed"
     for attempt in ("write_outside", "read_secret", "read_project", "tcp", "udp", "exec",
-                    "signal_parent"):
+                    "signal_parent", "abstract_unix", "make_device"):
         assert seen[attempt] != "allowed", attempt
+    assert seen["limits"] == {"AS": 1024 * MiB, "CPU": 60, "NOFILE": 1024, "NPROC": 512,
+                              "FSIZE": 4 * 1024**3, "CORE": 0}
     assert seen["env_secret"] == []
     if os.geteuid() == 0:
         assert seen["uid"] != 0, "the child kept root"

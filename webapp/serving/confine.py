@@ -81,10 +81,10 @@ def drop_user(uid: int, gid: int, keep_dac_read: bool) -> str:
     return f"uid {uid} with CAP_DAC_READ_SEARCH only (Python is not readable by uid {uid})"
 
 
-def limit(limits: dict[str, int]) -> None:
-    """Lower the resource limits; a value of 0 leaves that one alone."""
+def limit(limits: dict[str, int | None]) -> None:
+    """Lower the resource limits; None leaves that one alone."""
     for name, value in limits.items():
-        if value:
+        if value is not None:
             resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (value, value))
 
 

@@ -23,6 +23,7 @@ _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
 _PR_SET_NO_NEW_PRIVS = 38
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+MAKE_CHAR, MAKE_BLOCK = 1 << 6, 1 << 11
 _FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
 _FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | (1 << 14) | (1 << 15)  # rights a file rule may hold
 _NET_TCP = 0b11  # bind and connect
@@ -78,7 +79,8 @@ def restrict(readable: Iterable[str], writable: Iterable[str], version: int) -> 
         for path in readable:
             _allow(ruleset, path, READ_FILE | READ_DIR)
         for path in writable:
-            _allow(ruleset, path, handled & ~EXECUTE)  # no right to execute anything, anywhere
+            # no right to execute anything anywhere, nor to make device files
+            _allow(ruleset, path, handled & ~(EXECUTE | MAKE_CHAR | MAKE_BLOCK))
         if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:  # required to self-restrict
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         _call(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0))
