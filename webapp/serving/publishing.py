@@ -75,7 +75,10 @@ def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: i
     if spec.artifact.endswith(PICKLES) and not trusted:
         raise InvalidInput(f"{spec.artifact} is a pickle, which runs code when loaded; it is accepted "
                            f"only when an operator lists {name!r} in PODIUM_TRUSTED_MODELS")
-    check_artifact(spec.artifact, io.BytesIO(files[spec.artifact]), extension)
+    try:
+        check_artifact(spec.artifact, io.BytesIO(files[spec.artifact]), extension)
+    except InvalidInput as exc:  # worded as a trial's refusal: the caller need not know which step
+        raise InvalidInput(f"The artifact was refused: {exc.message}") from None
     return spec
 
 
