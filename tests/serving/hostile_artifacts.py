@@ -1,4 +1,5 @@
-"""A corpus of hostile model files, each built to do something observable if it ever ran.
+"""A corpus of hostile model files, each built to do something observable if it ever ran
+(scikit-learn ones here, Keras ones in `hostile_keras`; `CORPUS` holds both).
 
 Every payload aims at `Targets`: it writes `marker`, reads the instance's secret key, connects to
 a loopback listener on `port`, or starts a program that would create `marker`. A test that
@@ -15,7 +16,6 @@ import pickle
 import socket
 import struct
 import subprocess
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +104,7 @@ class _Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-def _replace_member(archive: bytes, pick: Callable[[str], bool], data: bytes) -> bytes:
+def replace_member(archive: bytes, pick: Callable[[str], bool], data: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(archive)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
@@ -116,7 +116,7 @@ def _pickle_in_npy(t: Targets) -> bytes:
     """A numpy member holding an object array, i.e. a pickle inside the skops zip."""
     buf = io.BytesIO()
     np.save(buf, np.array([_Payload(t.marker)], dtype=object), allow_pickle=True)
-    return _replace_member(_skops(_pipeline()), lambda n: n.endswith(".npy"), buf.getvalue())
+    return replace_member(_skops(_pipeline()), lambda n: n.endswith(".npy"), buf.getvalue())
 
 
 def _schema_edit(edit: Callable[[dict], None]) -> Callable[[Targets], bytes]:
@@ -125,7 +125,7 @@ def _schema_edit(edit: Callable[[dict], None]) -> Callable[[Targets], bytes]:
         with zipfile.ZipFile(io.BytesIO(archive)) as zf:
             schema = json.loads(zf.read("schema.json"))
         edit(schema)
-        return _replace_member(archive, lambda n: n == "schema.json", json.dumps(schema).encode())
+        return replace_member(archive, lambda n: n == "schema.json", json.dumps(schema).encode())
     return build
 
 
@@ -138,7 +138,7 @@ def _huge_npy(t: Targets) -> bytes:
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }"
     header += " " * (63 - len(header)) + "\n"
     member = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + b"\0" * 64
-    return _replace_member(_skops(_pipeline()), lambda n: n.endswith(".npy"), member)
+    return replace_member(_skops(_pipeline()), lambda n: n.endswith(".npy"), member)
 
 
 def _bad_tree(_: Targets) -> bytes:
@@ -166,7 +166,7 @@ def claim_size(archive: bytes, size: int) -> bytes:
     return bytes(data)
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def zip_members(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
@@ -201,64 +201,8 @@ SKOPS = [
 ]
 
 
-# -- Keras: archives whose config asks for code, or whose members escape or explode -------------
-def _keras_bytes(layers: list) -> bytes:
-    import keras
 
-    model = keras.Sequential([keras.Input((4,)), *layers, keras.layers.Dense(3, activation="softmax")])
-    with tempfile.TemporaryDirectory() as folder:
-        model.save(Path(folder) / "model.keras")
-        return (Path(folder) / "model.keras").read_bytes()
+def corpus() -> list[Hostile]:
+    from tests.serving.hostile_keras import KERAS
 
-
-def _lambda(_: Targets) -> bytes:
-    import keras
-
-    # Keras runs a Lambda while building the model, so a payload here would fire in the test
-    # itself: what matters is that any Python function in a layer is refused
-    return _keras_bytes([keras.layers.Lambda(lambda x: x * 2.0)])
-
-
-def _edit_keras(edit: Callable[[dict], None]) -> Callable[[Targets], bytes]:
-    def build(_: Targets) -> bytes:
-        import keras
-
-        archive = _keras_bytes([keras.layers.Dense(8)])
-        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-            config = json.loads(zf.read("config.json"))
-        edit(config)
-        return _replace_member(archive, lambda n: n == "config.json", json.dumps(config).encode())
-    return build
-
-
-def _custom_layer(config: dict) -> None:
-    layer = config["config"]["layers"][1]
-    layer.update(module="evilpkg.layers", class_name="Evil", registered_name="evilpkg>Evil")
-
-
-def _os_system_model(config: dict) -> None:
-    config.update(module="os", class_name="system", registered_name=None,
-                  config={"command": "touch pwned"})
-
-
-def _huge_dense(config: dict) -> None:
-    config["config"]["layers"][1]["config"]["units"] = 2**30  # a 16 GiB kernel from a few bytes
-
-
-KERAS = [
-    Hostile("keras-lambda-layer", "model.keras", _lambda, "Lambda"),
-    Hostile("keras-custom-object", "model.keras", _edit_keras(_custom_layer), "Cannot load Keras"),
-    Hostile("keras-config-names-os-system", "model.keras", _edit_keras(_os_system_model),
-            "Cannot load Keras"),
-    Hostile("keras-zip-slip", "model.keras",
-            lambda t: _zip({"config.json": b"{}", "../../pwned": b"x"}), "Unsafe member name"),
-    Hostile("keras-absolute-member", "model.keras",
-            lambda t: _zip({"config.json": b"{}", str(t.marker): b"x"}), "Unsafe member name"),
-    Hostile("keras-zip-bomb", "model.keras",
-            lambda t: claim_size(_zip({"config.json": b"{}", "model.weights.h5": b"\0" * 1000}),
-                                 0xC000_0000), "size limit"),
-    Hostile("keras-huge-declared-shape", "model.keras", _edit_keras(_huge_dense),
-            "OOM when allocating"),
-]
-
-CORPUS = SKOPS + KERAS
+    return SKOPS + KERAS

@@ -15,10 +15,11 @@ import pytest
 from tests.conftest import ADMIN, basic
 from tests.pages_util import csrf
 from tests.serving.conftest import nothing_happens, still_serving
-from tests.serving.hostile_artifacts import CORPUS, Hostile
+from tests.serving.hostile_artifacts import Hostile, corpus
 from webapp.serving.loaded import State
 from webapp.serving.store import ModelStore
 
+CORPUS = corpus()
 BY_NAME = {h.name: h for h in CORPUS}
 # one of each kind: a function in skops, a pickle in disguise, crafted content, a Keras code path
 SAMPLE = [BY_NAME[n] for n in ("svmlight-writes-a-file", "pickle-named-skops",
