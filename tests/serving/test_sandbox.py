@@ -153,3 +153,20 @@ def test_the_child_environment_holds_no_server_settings(tmp_path, monkeypatch):
     env = json.loads(done.stdout.decode().splitlines()[-1])
     assert not [k for k in env if k.startswith("PODIUM")]
     assert env["TMPDIR"] == env["HOME"] == str(tmp_path / "scratch")
+
+
+def test_a_converter_output_that_links_elsewhere_is_not_published(tmp_path):
+    from webapp.serving.acceleration import _read_output
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.onnx").write_bytes(b"onnx")
+    (out / "verdict.json").write_text(json.dumps({"accelerated": True, "artifact": "model.onnx"}))
+    assert _read_output(out) is not None
+    (tmp_path / "users.json").write_text('{"accelerated": false, "hash": "secret"}')
+    (out / "verdict.json").unlink()
+    (out / "verdict.json").symlink_to(tmp_path / "users.json")  # a link to a file the parent may read
+    assert _read_output(out) is None
+    (out / "verdict.json").unlink()
+    os.link(tmp_path / "users.json", out / "verdict.json")
+    assert _read_output(out) is None

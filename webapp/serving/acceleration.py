@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -94,19 +95,20 @@ def _convert(spec: ModelSpec, trusted: bool, timeout: float, limits: TrialLimits
 
 
 def _read_output(out: Path) -> dict[str, Any] | None:
-    """The child's verdict when what it left in `out` is exactly what a converter writes."""
+    """The child's verdict when what it left in `out` is exactly what a converter writes: known
+    names, plain files with one link each (never a link to something this process may read)."""
     try:
+        entries = {p.name: os.lstat(p) for p in out.iterdir()}
+        if set(entries) - {VERDICT, *ARTIFACTS} or VERDICT not in entries or any(
+                not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 for st in entries.values()):
+            return None
         verdict = json.loads((out / VERDICT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(verdict, dict):
         return None
-    names = {p.name for p in out.iterdir()}
     artifact = verdict.get("artifact") if verdict.get("accelerated") else None
-    if names - {VERDICT, *ARTIFACTS} or (
-            artifact is not None and (artifact not in ARTIFACTS or artifact not in names)):
-        return None
-    if any(not (out / name).is_file() or (out / name).is_symlink() for name in names):
+    if artifact is not None and (artifact not in ARTIFACTS or artifact not in entries):
         return None
     return verdict
 
