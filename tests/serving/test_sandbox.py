@@ -88,7 +88,6 @@ def test_the_wall_timeout_kills_the_child_and_everything_it_started(tmp_path):
         _run_code(tmp_path, code, timeout=5)
     import psutil
 
-    assert psutil.Process().children(recursive=True) == []
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if "snippet_child.py" in " ".join(p.info["cmdline"] or [])]
 
