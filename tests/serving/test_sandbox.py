@@ -89,7 +89,7 @@ def test_the_wall_timeout_kills_the_child_and_everything_it_started(tmp_path):
     import psutil
 
     assert not [p for p in psutil.process_iter(["cmdline"])
-                if "snippet_child.py" in " ".join(p.info["cmdline"] or [])]
+                if str(tmp_path / "snippet") in " ".join(p.info["cmdline"] or [])]
 
 
 class _Everything:
