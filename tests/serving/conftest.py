@@ -7,6 +7,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,12 +77,28 @@ def nothing_happens(targets: Targets, listener: socket.socket, scratch_root: Pat
     assert _snapshot(targets.secret.parent) == instance, "the instance folder changed"
     with pytest.raises(BlockingIOError):
         listener.accept()  # nothing connected
-    assert _children() - ours == set(), "a process was left running"
+    assert _left_running(ours) == [], "a process was left running"
     assert list(scratch_root.iterdir()) == [], "a trial left files behind"
 
 
 def _children() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _left_running(before: set[int]) -> list[str]:
+    """Command lines of live processes below this one that were not there before; an unrelated
+    one that is just ending gets two seconds to go."""
+    for _ in range(20):
+        left = []
+        for pid in _children() - before:
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{pid}: {' '.join(process.cmdline())[:300]}")
+        if not left:
+            return []
+        time.sleep(0.1)
+    return left
 
 
 def still_serving(app) -> None:
