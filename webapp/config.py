@@ -17,6 +17,16 @@ DEFAULTS: dict[str, object] = {
     "POLL_INTERVAL": 2.0,
     # models whose pickle/joblib artifacts may be loaded (pickle runs code: opt in per model)
     "TRUSTED_MODELS": [],
+    # skops type names an operator trusts for one model beyond Podium's reviewed allowlist, e.g.
+    # PODIUM_TRUSTED_TYPES='{"mymodel": ["mypackage.MyEstimator"]}'. Each name is code Podium will
+    # import and call when loading that model: list only types you wrote or reviewed. Every load
+    # and publish that relies on one is logged and written to the audit log.
+    "TRUSTED_TYPES": {},
+    # the sandboxed process that trial-loads an uploaded version (and converts one for acceleration):
+    # wall seconds for a publish trial, address space in MiB, CPU seconds
+    "TRIAL_TIMEOUT": 120,
+    "TRIAL_MEMORY_MB": 4096,
+    "TRIAL_CPU_SECONDS": 300,
     # largest request body in bytes (uploads included)
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     # most rows (or images) in one prediction request

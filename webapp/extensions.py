@@ -13,6 +13,8 @@ from flask import Flask, current_app
 from webapp.accounts.users import UserStore
 from webapp.serving.jobs.store import BatchJobs
 from webapp.serving.lifecycle.changes import Lifecycle
+from webapp.serving.runtimes.skops_types import parse_extension
+from webapp.serving.sandbox import TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
 from webapp.serving.service import ModelService, ServingOptions
 
@@ -42,6 +44,10 @@ def init_extensions(app: Flask) -> None:
     options = ServingOptions(
         poll_interval=float(config["POLL_INTERVAL"]),
         trusted_models=frozenset(config["TRUSTED_MODELS"]),
+        trusted_types=parse_extension(config["TRUSTED_TYPES"]),
+        trial=TrialLimits(timeout=float(config["TRIAL_TIMEOUT"]),
+                          memory_bytes=int(config["TRIAL_MEMORY_MB"]) * 1024**2,
+                          cpu_seconds=int(config["TRIAL_CPU_SECONDS"])),
         max_batch_rows=int(config["MAX_BATCH_ROWS"]),
         max_image_pixels=int(config["MAX_IMAGE_PIXELS"]),
         framework_threads=threads,

@@ -10,19 +10,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from webapp.serving.acceleration import choose
-from webapp.serving.errors import InvalidInput, ServingError
+from webapp.serving.errors import ServingError
 from webapp.serving.loaded import LoadedVersion, ServedVersion, State
+from webapp.serving.models.audit import AUDIT_FILE, AuditLog
 from webapp.serving.models.spec import load_manifest
 from webapp.serving.models.store import ModelStore, StoredModel
 from webapp.serving.models.versions import versions_to_serve
+from webapp.serving.runtimes import warm_up
+from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy, Scheduler
 from webapp.serving.telemetry import metrics
 
@@ -36,6 +37,8 @@ class LoadOptions:
     accelerate: bool = True
     accelerate_timeout: float = 300.0
     policy: Policy = Policy()  # batching, shedding and cache defaults; manifests override
+    trusted_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    trial: TrialLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,11 @@ def load_version(name: str, number: int, path: Path, options: LoadOptions) -> Lo
         spec = load_manifest(path, name, number)
         runtime, lv.acceleration = choose.load(
             spec, trusted=name in options.trusted_models, threads=options.framework_threads,
-            enabled=options.accelerate, timeout=options.accelerate_timeout)
+            enabled=options.accelerate, timeout=options.accelerate_timeout, limits=options.trial,
+            extension=options.trusted_types.get(name, frozenset()))
         lv.spec, lv.runtime = spec, runtime
-        warm_up(lv)
+        warm_up(spec, runtime)
+        note_operator_types(lv, path.parent.parent)
     except Exception as exc:  # a broken artifact may raise anything; the worker must live on
         lv.state = State.FAILED
         lv.reason = exc.message if isinstance(exc, ServingError) else f"{type(exc).__name__}: {exc}"
@@ -135,6 +140,18 @@ def load_version(name: str, number: int, path: Path, options: LoadOptions) -> Lo
     lv.artifact_bytes = spec.artifact_path.stat().st_size
     log.info("Loaded %s version %s in %.2fs (%s)", name, number, lv.load_seconds, runtime.path)
     return lv
+
+
+def note_operator_types(lv: LoadedVersion, store_root: Path) -> None:
+    """Log and audit (once per version and set of names) a load that relied on the operator's
+    PODIUM_TRUSTED_TYPES rather than the allowlist alone."""
+    names = list(getattr(lv.runtime, "operator_types", ()) or lv.acceleration.get("operator_types", ()))
+    if not names:
+        return
+    log.warning("Model %s version %s loads with types the operator trusts (PODIUM_TRUSTED_TYPES): %s",
+                lv.name, lv.version, names)
+    AuditLog(store_root / AUDIT_FILE).record_once(
+        "podium", "load_trusted_types", lv.name, version=lv.version, types=names)
 
 
 def identity(path: Path) -> tuple[int, int]:
@@ -152,14 +169,3 @@ def retire(lv: LoadedVersion) -> None:
         lv.scheduler.close()
     if lv.runtime is not None:
         metrics.set_loaded(lv.name, lv.version, lv.runtime.path, False)
-
-
-def warm_up(lv: LoadedVersion) -> None:
-    """Answer one prediction before going AVAILABLE, and check the output's width."""
-    spec = lv.spec
-    assert spec is not None
-    out = lv.run(np.zeros((1, *spec.input_shape), dtype=np.float32))
-    if spec.task == "classification" and (out.ndim != 2 or out.shape[1] != len(spec.labels)):
-        raise InvalidInput(f"Warm-up gave output shape {out.shape}, expected [1, {len(spec.labels)}]")
-    if not np.all(np.isfinite(out)):
-        raise InvalidInput("Warm-up gave non-finite output")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from webapp.serving.boundary import Answer, Decoder, ModelStatus, Target
 from webapp.serving.errors import ModelNotFound, ModelUnavailable
@@ -19,6 +20,7 @@ from webapp.serving.loaded import LoadedVersion, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
 from webapp.serving.models.store import ModelStore
 from webapp.serving.models.versions import default_version, labels_of, split_version
+from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
 
 __all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "ServingOptions", "Target"]
@@ -27,6 +29,9 @@ __all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "ServingOptions",
 class ServingOptions:
     poll_interval: float = 2.0
     trusted_models: frozenset[str] = frozenset()
+    # skops type names an operator trusts per model beyond the allowlist (PODIUM_TRUSTED_TYPES)
+    trusted_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    trial: TrialLimits = DEFAULT_LIMITS  # what a sandboxed trial or conversion process may use
     max_batch_rows: int = 10_000
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     framework_threads: int = 1
@@ -36,7 +41,7 @@ class ServingOptions:
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(self.trusted_models, self.framework_threads, self.accelerate,
-                           self.accelerate_timeout, self.policy)
+                           self.accelerate_timeout, self.policy, self.trusted_types, self.trial)
 
 
 class ModelService:

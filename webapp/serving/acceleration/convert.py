@@ -1,10 +1,12 @@
 """Convert one version to a fast form, check it against the native model, and cache the verdict.
 
-Run as `python -m webapp.serving.acceleration.convert <version dir> [--trusted]`, in its own
-process: it imports TensorFlow or scikit-learn (the serving worker then need not) and it keeps the
-loading of an uploaded artifact away from the worker. It writes `<version dir>/.accelerated/`
-atomically: the converted artifact (when one passed) and `verdict.json` saying which path to
-serve, why, and what it measured.
+Run through `sandbox.run_module` as `python -m webapp.serving.acceleration.convert IN OUT --name N --version V
+[--trusted] [--trust-types JSON]`, in its own confined process: it imports TensorFlow or scikit-learn
+(the serving worker then need not) and keeps the loading of an artifact away from the worker. IN is
+a copy of the version; it writes into OUT, inside its scratch folder, the converted artifact (when
+one passed) and `verdict.json` saying which path to serve, why, and what it measured; the parent
+checks them and publishes them as `<version>/.accelerated/`. A native artifact it cannot load gives
+a verdict with "refused", and the worker then does not load it either.
 
 The check: every held-out row stored with the version (`heldout.json`) plus 32 synthetic rows drawn
 within the manifest's input ranges go through both forms; each output must satisfy
@@ -16,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,8 @@ from webapp.serving.models.spec import MANIFEST, ModelSpec, load_manifest
 
 CACHE = ".accelerated"
 VERDICT = "verdict.json"
+ARTIFACTS = ("model.tflite", "model.onnx")  # all a converter may leave beside its verdict
+NATIVE_LOADED = "podium-native-loaded"  # printed once the native model loaded and answered
 FORMAT = 1
 ATOL = 1e-4
 RTOL = 1e-4
@@ -112,12 +113,32 @@ def convert_sklearn(runtime: Any, folder: Path, sample: np.ndarray,
     return "model.onnx", lambda path: OnnxRuntime.load(path, threads=1, classifier=classifier)
 
 
-def build(spec: ModelSpec, folder: Path, trusted: bool) -> dict[str, Any]:
-    """Convert, check and time into `folder`; the verdict as a dict (never raises for a model fault)."""
-    from webapp.serving.runtimes import load_runtime
+def load_native(spec: ModelSpec, trusted: bool, extension: list[str]) -> tuple[Any, str | None]:
+    """(runtime, None) once the native model loaded and answered a warm-up, else (None, why not)."""
+    from webapp.serving.runtimes import load_runtime, warm_up
 
+    try:
+        native = load_runtime(spec, trusted=trusted, threads=1, extension=extension)
+        warm_up(spec, native)
+    except Exception as exc:  # refused (ServingError) or broken: the worker must not load it
+        return None, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"[:500]
+    print(NATIVE_LOADED, flush=True)
+    return native, None
+
+
+def build(spec: ModelSpec, folder: Path, trusted: bool, extension: list[str]) -> dict[str, Any]:
+    """Load natively, convert, check and time into `folder`; the verdict (never raises for a model
+    fault). It names the skops types only the operator's extension admitted, for the audit log."""
     started = time.perf_counter()
-    native = load_runtime(spec, trusted=trusted, threads=1)
+    native, refused = load_native(spec, trusted, extension)
+    if native is None:
+        return {"accelerated": False, "refused": refused, "reason": refused}
+    operator_types = list(getattr(native, "operator_types", ()))
+    return {**convert(spec, native, folder, started), "operator_types": operator_types}
+
+
+def convert(spec: ModelSpec, native: Any, folder: Path, started: float) -> dict[str, Any]:
+    """Convert the loaded native model into `folder`, check and time it; the verdict."""
     rows, held = check_rows(spec)
     try:
         if spec.framework == "keras":
@@ -144,32 +165,18 @@ def build(spec: ModelSpec, folder: Path, trusted: bool) -> dict[str, Any]:
                       f"{figures['max_abs_diff']:.2g}{same}"}
 
 
-def publish(version_dir: Path, folder: Path) -> None:
-    """Swap `folder` in as `<version dir>/.accelerated` (callers hold the version's lock)."""
-    target = version_dir / CACHE
-    folder.chmod(0o755)  # mkdtemp makes it private; workers may run as another user
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=".accelerated-old-", dir=version_dir))
-        os.replace(target, old / CACHE)
-        shutil.rmtree(old, ignore_errors=True)
-    os.replace(folder, target)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("version_dir", type=Path)
+    parser.add_argument("source", type=Path, help="a copy of the version folder")
+    parser.add_argument("out", type=Path, help="where to write the verdict and converted artifact")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--version", type=int, required=True)
     parser.add_argument("--trusted", action="store_true", help="the operator trusts pickle artifacts")
+    parser.add_argument("--trust-types", default="[]", help="JSON list of extra skops type names")
     args = parser.parse_args(argv)
-    version_dir: Path = args.version_dir.resolve()
-    spec = load_manifest(version_dir, version_dir.parent.name, int(version_dir.name))
-    stamp = source_stamp(spec)
-    folder = Path(tempfile.mkdtemp(prefix=".accelerated-tmp-", dir=version_dir))
-    try:
-        verdict = {**build(spec, folder, args.trusted), "source": stamp}
-        (folder / VERDICT).write_text(json.dumps(verdict, indent=2), encoding="utf-8")
-        publish(version_dir, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    spec = load_manifest(args.source, args.name, args.version)
+    verdict = build(spec, args.out, args.trusted, json.loads(args.trust_types))
+    (args.out / VERDICT).write_text(json.dumps(verdict, indent=2), encoding="utf-8")
     print(json.dumps({"accelerated": verdict["accelerated"], "reason": verdict["reason"]}))
     return 0
 

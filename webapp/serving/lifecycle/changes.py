@@ -16,14 +16,13 @@ from typing import Any
 
 from webapp.serving.errors import ModelNotFound, StorageFailure
 from webapp.serving.lifecycle import rules
-from webapp.serving.lifecycle.audit import AuditLog
 from webapp.serving.lifecycle.trial import run_trial
 from webapp.serving.lifecycle.upload import check_upload
+from webapp.serving.models.audit import AUDIT_FILE, AuditLog
 from webapp.serving.models.spec import check_model_name
 from webapp.serving.models.versions import check_label, check_split, labels_of, split_of
 from webapp.serving.service import ModelService
 
-AUDIT_FILE = ".audit.jsonl"
 LOCK_FILE = ".lifecycle.lock"
 Update = Callable[[dict[str, Any], list[int]], None]
 
@@ -31,13 +30,11 @@ Update = Callable[[dict[str, Any], list[int]], None]
 class Lifecycle:
     """Admin operations on the model store; raises ServingError subclasses on refusal."""
 
-    def __init__(self, service: ModelService, *, max_upload_bytes: int = 256 * 1024**2,
-                 trial_timeout: float = 120.0) -> None:
+    def __init__(self, service: ModelService, *, max_upload_bytes: int = 256 * 1024**2) -> None:
         self.service = service
         self.store = service.store
         self.audit_log = AuditLog(self.store.root / AUDIT_FILE)
         self.max_upload_bytes = max_upload_bytes
-        self.trial_timeout = trial_timeout
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -93,9 +90,11 @@ class Lifecycle:
         Raises InvalidInput (bad manifest/artifact, refused pickle), PayloadTooLarge, StorageFailure.
         """
         check_model_name(name)
-        trusted = name in self.service.options.trusted_models
-        spec = check_upload(name, files, trusted, self.max_upload_bytes)
-        call_path = run_trial(name, files, trusted, self.trial_timeout)
+        options = self.service.options
+        trusted = name in options.trusted_models
+        extension = options.trusted_types.get(name, frozenset())
+        spec = check_upload(name, files, trusted, self.max_upload_bytes, extension)
+        trial = run_trial(name, files, trusted, options.trial, extension)
         model_dir = self.store.model_dir(name)
         existed = model_dir.exists()
         with self._locked():
@@ -106,8 +105,9 @@ class Lifecycle:
                     with contextlib.suppress(OSError):
                         model_dir.rmdir()  # only succeeds when nothing was left in it
                 raise StorageFailure(f"Cannot write the version: {exc.strerror or exc}") from None
+            extra = {"operator_types": list(trial.operator_types)} if trial.operator_types else {}
             self.audit_log.record(user, "publish", name, version=version, artifact=spec.artifact,
-                                  framework=spec.framework, call_path=call_path)
+                                  framework=spec.framework, call_path=trial.call_path, **extra)
         self.service.refresh()
         return version
 

@@ -8,12 +8,15 @@ in nor crash nor wedge a serving worker.
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from webapp.serving.errors import InvalidInput, PayloadTooLarge
 from webapp.serving.models.spec import MANIFEST, ModelSpec, parse_manifest
+from webapp.serving.runtimes import check_artifact
 
 EXTRA_FILES = ("heldout.json",)  # optional held-out rows that `flask models check` and pages use
 PICKLES = (".pkl", ".joblib")
@@ -36,8 +39,10 @@ def files_from_parts(manifest: bytes, artifact: bytes, heldout: bytes | None = N
     return files
 
 
-def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: int) -> ModelSpec:
-    """Parse the manifest and check the file set; raises InvalidInput or PayloadTooLarge."""
+def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: int,
+                 extension: Collection[str] = ()) -> ModelSpec:
+    """Parse the manifest, check the file set and what can be checked of the artifact without
+    loading it (`runtimes.check_artifact`); raises InvalidInput or PayloadTooLarge."""
     total = sum(len(content) for content in files.values())
     if total > max_bytes:
         raise PayloadTooLarge(f"The upload holds {total} bytes; the limit is {max_bytes}")
@@ -54,6 +59,10 @@ def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: i
     if spec.artifact.endswith(PICKLES) and not trusted:
         raise InvalidInput(f"{spec.artifact} is a pickle, which runs code when loaded; it is accepted "
                            f"only when an operator lists {name!r} in PODIUM_TRUSTED_MODELS")
+    try:
+        check_artifact(spec.artifact, io.BytesIO(files[spec.artifact]), extension)
+    except InvalidInput as exc:  # worded as a trial's refusal: the caller need not know which step
+        raise InvalidInput(f"The artifact was refused: {exc.message}") from None
     return spec
 
 

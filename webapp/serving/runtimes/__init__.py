@@ -5,7 +5,9 @@ Frameworks are imported lazily, so a worker that serves only scikit-learn never 
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Collection
+from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -21,8 +23,25 @@ class Runtime(Protocol):
     def run(self, batch: np.ndarray) -> np.ndarray: ...
 
 
-def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1) -> Runtime:
-    """Load the version's artifact with the framework's safe loader; raises InvalidInput if refused."""
+def check_artifact(artifact: str, file: str | Path | BinaryIO, extension: Collection[str] = ()) -> None:
+    """The checks that need no framework and run no model code, done before any process loads one:
+    a `.skops` file's size and type names, a `.keras` archive's members and size. Raises InvalidInput."""
+    if artifact.endswith(".skops"):
+        from .skops_types import check_names, names_in_schema, read_schema
+
+        check_names(names_in_schema(read_schema(file)), extension)
+    elif artifact.endswith(".keras"):
+        from .keras_runtime import check_keras_archive
+
+        check_keras_archive(file)  # zipfile takes a path or an open file alike
+
+
+def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1,
+                 extension: Collection[str] = ()) -> Runtime:
+    """Load the version's artifact with the framework's safe loader; raises InvalidInput if refused.
+
+    `extension`: skops type names the operator trusts for this model beyond the allowlist.
+    """
     if spec.framework == "keras":
         from .keras_runtime import KerasRuntime
 
@@ -30,5 +49,15 @@ def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1) ->
     if spec.framework == "sklearn":
         from .sklearn_runtime import SklearnRuntime
 
-        return SklearnRuntime.load(spec, trusted=trusted)
+        return SklearnRuntime.load(spec, trusted=trusted, extension=extension)
     raise InvalidInput(f"Unknown framework {spec.framework!r}")
+
+
+def warm_up(spec: ModelSpec, runtime: Runtime) -> None:
+    """Answer one prediction before a version may serve, and check the output's width; raises
+    InvalidInput when the model answers the wrong shape or non-finite numbers."""
+    out = runtime.run(np.zeros((1, *spec.input_shape), dtype=np.float32))
+    if spec.task == "classification" and (out.ndim != 2 or out.shape[1] != len(spec.labels)):
+        raise InvalidInput(f"Warm-up gave output shape {out.shape}, expected [1, {len(spec.labels)}]")
+    if not np.all(np.isfinite(out)):
+        raise InvalidInput("Warm-up gave non-finite output")

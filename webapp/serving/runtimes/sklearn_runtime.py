@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,31 +10,23 @@ import numpy as np
 
 from webapp.serving.errors import InvalidInput
 from webapp.serving.models.spec import ModelSpec
-
-# Types a skops file may name: estimators and their building blocks, never arbitrary callables.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "collections.OrderedDict")
-TRUSTED_EXACT = {"builtins.slice", "builtins.tuple"}
+from webapp.serving.runtimes.native_checks import check_estimator
+from webapp.serving.runtimes.skops_types import check_names, names_in_schema, read_schema
 
 
-def _is_trusted(type_name: str) -> bool:
-    return type_name in TRUSTED_EXACT or type_name.startswith(TRUSTED_PREFIXES)
-
-
-def load_skops(path: str) -> Any:
-    """Load a skops file, trusting only scikit-learn/numpy types; raises InvalidInput otherwise."""
+def load_skops(path: str, extension: Collection[str] = ()) -> tuple[Any, list[str]]:
+    """Load a skops file naming only allowlisted types (plus `extension`, which an operator trusts
+    for this model); (estimator, names only the extension admitted). Raises InvalidInput."""
     import skops.io as sio
 
+    names = names_in_schema(read_schema(path))
+    by_operator = check_names(names, extension)
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises many kinds on a corrupt file
-        raise InvalidInput(f"Cannot read skops artifact: {exc}") from exc
-    refused = [t for t in untrusted if not _is_trusted(t)]
-    if refused:
-        raise InvalidInput(f"skops artifact names types outside the allowlist: {refused[:5]}")
-    try:
-        return sio.load(path, trusted=untrusted)
-    except Exception as exc:
-        raise InvalidInput(f"Cannot load skops artifact: {exc}") from exc
+        estimator = sio.load(path, trusted=sorted(names))
+    except Exception as exc:  # skops and numpy raise many kinds on a corrupt or hostile file
+        raise InvalidInput(f"Cannot load skops artifact: {type(exc).__name__}: {exc}") from exc
+    check_estimator(estimator)
+    return estimator, by_operator
 
 
 @dataclass
@@ -41,12 +34,15 @@ class SklearnRuntime:
     estimator: Any
     proba: bool
     path: str = "sklearn"
+    operator_types: tuple[str, ...] = ()  # names only PODIUM_TRUSTED_TYPES admitted
 
     @classmethod
-    def load(cls, spec: ModelSpec, *, trusted: bool = False) -> SklearnRuntime:
+    def load(cls, spec: ModelSpec, *, trusted: bool = False,
+             extension: Collection[str] = ()) -> SklearnRuntime:
         artifact = str(spec.artifact_path)
+        by_operator: list[str] = []
         if spec.artifact.endswith(".skops"):
-            estimator = load_skops(artifact)
+            estimator, by_operator = load_skops(artifact, extension)
         elif trusted:
             import joblib
 
@@ -69,7 +65,7 @@ class SklearnRuntime:
                 f"The manifest names {len(spec.labels)} labels but the model has "
                 f"{len(estimator.classes_)} classes"
             )
-        return cls(estimator=estimator, proba=is_classifier)
+        return cls(estimator=estimator, proba=is_classifier, operator_types=tuple(by_operator))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         if self.proba:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+AUDIT_FILE = ".audit.jsonl"  # in the store's root, shared by every worker and the CLI
 
 
 class AuditLog:
@@ -24,6 +27,15 @@ class AuditLog:
             os.write(fd, line)  # one write on an O_APPEND file: lines never interleave
         finally:
             os.close(fd)
+
+    def record_once(self, user: str, action: str, model: str, **details: Any) -> None:
+        """Record unless one of the recent entries already says the same (workers, restarts)."""
+        for entry in self.read(1000):
+            if entry.get("action") == action and entry.get("model") == model and all(
+                    entry.get(k) == v for k, v in details.items()):
+                return
+        with contextlib.suppress(OSError):  # a read-only store must not stop a version serving
+            self.record(user, action, model, **details)
 
     def read(self, limit: int = 200) -> list[dict[str, Any]]:
         """The newest `limit` entries, newest first."""
