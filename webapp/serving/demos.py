@@ -2,7 +2,8 @@
 
 iris (two scikit-learn versions), diabetes (scikit-learn regressor), digits (Keras CNN on 8x8
 images) and wine (Keras MLP): both frameworks serve both kinds of input from day one.
-Each version carries held-out rows (`heldout.json`) so later checks can compare call paths.
+Each version carries held-out rows (`heldout.json`) so later checks can compare call paths, and a
+sample of its training rows (`reference.json`) that drift is measured against.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .monitoring.reference import write_reference
 from .store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,10 @@ def _split(x: np.ndarray, y: np.ndarray, stratify: bool = True):
     return train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y if stratify else None)
 
 
-def _write(folder: Path, manifest: dict[str, Any], x_test: np.ndarray, y_test: np.ndarray) -> None:
+def _write(folder: Path, manifest: dict[str, Any], x_test: np.ndarray, y_test: np.ndarray,
+           x_train: np.ndarray, y_train: np.ndarray) -> None:
     (folder / "model.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_reference(folder, x_train, y_train, seed=SEED)
     rows = min(len(x_test), 64)
     heldout = {"x": x_test[:rows].tolist(), "y": y_test[:rows].tolist()}
     (folder / HELDOUT).write_text(json.dumps(heldout), encoding="utf-8")
@@ -77,7 +81,7 @@ def _iris(folder: Path, model: Any, kind: str) -> None:
         "sklearn", "model.skops", "classification", list(data.feature_names), data.data,
         f"Iris species from sepal and petal measurements ({kind}).",
         {"accuracy": accuracy_score(y_te, model.predict(x_te))}, "sklearn.datasets.load_iris",
-        list(data.target_names)), x_te, y_te)
+        list(data.target_names)), x_te, y_te, x_tr, y_tr)
 
 
 def iris_v1(folder: Path) -> None:
@@ -109,7 +113,7 @@ def diabetes_v1(folder: Path) -> None:
         "sklearn", "model.skops", "regression", list(data.feature_names), data.data,
         "Disease progression one year after baseline (gradient boosting regressor).",
         {"r2": r2_score(y_te, pred), "mae": mean_absolute_error(y_te, pred)},
-        "sklearn.datasets.load_diabetes"), x_te, y_te)
+        "sklearn.datasets.load_diabetes"), x_te, y_te, x_tr, y_tr)
     _save_skops(folder, model)
 
 
@@ -154,7 +158,7 @@ def digits_v1(folder: Path) -> None:
                           "image": "8x8, ink 0-16 on a dark background"},
         "deterministic": True,
     }
-    _write(folder, manifest, x_te, y_te)
+    _write(folder, manifest, x_te, y_te, x_tr, y_tr)
 
 
 def wine_v1(folder: Path) -> None:
@@ -179,7 +183,7 @@ def wine_v1(folder: Path) -> None:
     _write(folder, _tabular_manifest(
         "keras", "model.keras", "classification", list(data.feature_names), x,
         "Wine cultivar from 13 chemical measurements (Keras MLP).", {"accuracy": accuracy},
-        "sklearn.datasets.load_wine", [str(n) for n in data.target_names]), x_te, y_te)
+        "sklearn.datasets.load_wine", [str(n) for n in data.target_names]), x_te, y_te, x_tr, y_tr)
 
 
 DEMOS: dict[tuple[str, int], Callable[[Path], None]] = {

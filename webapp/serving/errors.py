@@ -38,6 +38,13 @@ class ModelNotFound(ServingError):
         self.name, self.version, self.label = name, version, label
 
 
+class NotFound(ServingError):
+    """Something a request names does not exist (e.g. a request id the prediction log never kept)."""
+
+    status = 404
+    code = "NOT_FOUND"
+
+
 class ModelUnavailable(ServingError):
     """The version exists but is loading, failed to load or was unloaded."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from webapp.serving.errors import InvalidInput, PayloadTooLarge, ServingError
 from webapp.serving.spec import MANIFEST, ModelSpec, parse_manifest
 
-EXTRA_FILES = ("heldout.json",)  # optional held-out rows that `flask models check` and pages use
+EXTRA_FILES = ("heldout.json", "reference.json")  # held-out rows (checks, pages, CBPE); drift reference
 PICKLES = (".pkl", ".joblib")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
