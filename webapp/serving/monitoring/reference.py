@@ -38,8 +38,8 @@ def write_reference(folder: str | Path, x: Any, y: Any = None, rows: int = DEFAU
     x = np.asarray(x)
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:rows])
     data: dict[str, Any] = {"format": 1, "source": "training sample", "rows": int(len(pick)),
-                            "x": [[float(f"{v:.8g}") for v in row] for row in
-                                  x[pick].astype(np.float32).reshape(len(pick), -1).tolist()]}
+                            "x": [[float(str(v)) for v in row]  # float32's shortest decimals
+                                  for row in x[pick].astype(np.float32).reshape(len(pick), -1)]}
     if y is not None:
         data["y"] = np.asarray(y)[pick].tolist()
     path = Path(folder) / REFERENCE

@@ -36,8 +36,8 @@ def _finite(value: float) -> float | None:
 
 
 def _short(value: float) -> float | None:
-    """A float32 input as its shortest faithful decimal (8 digits), not float64's 17."""
-    return float(f"{value:.8g}") if math.isfinite(value) else None
+    """A float32 input as its shortest faithful decimal (5.1, not float64's 5.0999999046325684)."""
+    return float(str(np.float32(value))) if math.isfinite(value) else None
 
 
 def _tabular(spec: ModelSpec, mon: MonitoringSpec, row: np.ndarray,
