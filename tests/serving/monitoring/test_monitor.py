@@ -49,7 +49,8 @@ def replay(service, plog, db, name, version, x, y=None, chosen_by="default") -> 
                                      chosen_by=chosen_by))
         ids.append(rid)
         if y is not None:
-            truth = y[i] if lv.spec.task == "regression" else lv.spec.labels[truth_index(lv.spec.labels, y[i])]
+            labels = lv.spec.labels
+            truth = y[i] if lv.spec.task == "regression" else labels[truth_index(labels, y[i])]
             truths.append((rid, truth))
     assert plog.flush()
     if truths:
