@@ -66,6 +66,8 @@ class PredictionLog:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written (or dropped); True if it was in time."""
+        if self._thread is None:  # not started: nothing will drain
+            return not self._queue
         deadline = time.monotonic() + timeout
         while self._queue or self._busy:
             if time.monotonic() > deadline:
