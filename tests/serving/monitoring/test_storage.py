@@ -47,6 +47,16 @@ def test_downgrade_to_base_and_back_recreates_the_schema(db):
         sa.inspect(db.engine).get_table_names())
 
 
+def test_the_migrations_create_exactly_the_tables_the_code_uses(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from webapp.serving.monitoring.tables import metadata
+
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path):
     db = database.open_database(None, tmp_path)
     with db.engine.connect() as conn:

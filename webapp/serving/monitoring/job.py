@@ -16,6 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from .database import describe_error
 from .monitor import Monitor
 from .retention import prune
 
@@ -83,6 +86,10 @@ class MonitorJob:
     def _compute(self, name: str) -> dict[str, Any] | None:
         try:
             summary = self.monitor.compute(name)
+        except sa.exc.SQLAlchemyError as exc:  # the database is down: one line, not a traceback
+            self.errors[name] = describe_error(exc)
+            log.warning("Monitoring %s skipped: %s", name, self.errors[name])
+            return None
         except Exception as exc:  # one model's failure must not stop the others
             log.exception("Monitoring %s failed", name)
             self.errors[name] = f"{type(exc).__name__}: {exc}"
