@@ -1,5 +1,6 @@
-"""What every demo version is made of: a manifest with feature ranges and held-out metrics, and the
-held-out rows (`heldout.json`) later checks compare call paths on."""
+"""What every demo version is made of: a manifest with feature ranges and held-out metrics, the
+held-out rows (`heldout.json`) later checks compare call paths on, and a sample of the training
+rows (`reference.json`) that drift is measured against."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from webapp.serving.monitoring.reference import write_reference
 
 SEED = 0
 HELDOUT = "heldout.json"
@@ -25,8 +28,11 @@ def split(x: np.ndarray, y: np.ndarray, stratify: bool = True):
     return train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y if stratify else None)
 
 
-def write(folder: Path, manifest: dict[str, Any], x_test: np.ndarray, y_test: np.ndarray) -> None:
+def write(folder: Path, manifest: dict[str, Any], x_test: np.ndarray, y_test: np.ndarray,
+          x_train: np.ndarray, y_train: np.ndarray) -> None:
+    """The manifest, a sample of the training rows (drift's reference) and the held-out rows."""
     (folder / "model.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_reference(folder, x_train, y_train, seed=SEED)
     rows = min(len(x_test), 64)
     heldout = {"x": x_test[:rows].tolist(), "y": y_test[:rows].tolist()}
     (folder / HELDOUT).write_text(json.dumps(heldout), encoding="utf-8")

@@ -57,7 +57,7 @@ def digits_v1(folder: Path) -> None:
                           "image": "8x8, ink 0-16 on a dark background"},
         "deterministic": True,
     }
-    write(folder, manifest, x_te, y_te)
+    write(folder, manifest, x_te, y_te, x_tr, y_tr)
 
 
 def wine_v1(folder: Path) -> None:
@@ -79,6 +79,6 @@ def wine_v1(folder: Path) -> None:
     write(folder, tabular_manifest(
         "keras", "model.keras", "classification", list(data.feature_names), x,
         "Wine cultivar from 13 chemical measurements (Keras MLP).", {"accuracy": accuracy},
-        "sklearn.datasets.load_wine", [str(n) for n in data.target_names]), x_te, y_te)
+        "sklearn.datasets.load_wine", [str(n) for n in data.target_names]), x_te, y_te, x_tr, y_tr)
 
 

@@ -21,7 +21,7 @@ def _iris(folder: Path, model: Any, kind: str) -> None:
         "sklearn", "model.skops", "classification", list(data.feature_names), data.data,
         f"Iris species from sepal and petal measurements ({kind}).",
         {"accuracy": accuracy_score(y_te, model.predict(x_te))}, "sklearn.datasets.load_iris",
-        list(data.target_names)), x_te, y_te)
+        list(data.target_names)), x_te, y_te, x_tr, y_tr)
 
 
 def iris_v1(folder: Path) -> None:
@@ -53,7 +53,7 @@ def diabetes_v1(folder: Path) -> None:
         "sklearn", "model.skops", "regression", list(data.feature_names), data.data,
         "Disease progression one year after baseline (gradient boosting regressor).",
         {"r2": r2_score(y_te, pred), "mae": mean_absolute_error(y_te, pred)},
-        "sklearn.datasets.load_diabetes"), x_te, y_te)
+        "sklearn.datasets.load_diabetes"), x_te, y_te, x_tr, y_tr)
     save_skops(folder, model)
 
 

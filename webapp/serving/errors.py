@@ -40,6 +40,12 @@ class ModelNotFound(ServingError):
         self.name, self.version, self.label = name, version, label
 
 
+class NotFound(ServingError):
+    """Something a request names does not exist (e.g. a request id the prediction log never kept)."""
+
+    status = 404
+
+
 class ModelUnavailable(ServingError):
     """The version exists but is loading, failed to load or was unloaded."""
 

@@ -18,7 +18,7 @@ from webapp.serving.errors import InvalidInput, PayloadTooLarge
 from webapp.serving.models.spec import MANIFEST, ModelSpec, parse_manifest
 from webapp.serving.runtimes import check_artifact
 
-EXTRA_FILES = ("heldout.json",)  # optional held-out rows that `flask models check` and pages use
+EXTRA_FILES = ("heldout.json", "reference.json")  # held-out rows (checks, pages, CBPE); drift reference
 PICKLES = (".pkl", ".joblib")
 
 
