@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
+from webapp.serving.inputs import Tensor
 from webapp.serving.monitoring.alerts import model_alerts
 from webapp.serving.monitoring.feedback import Feedback
 from webapp.serving.monitoring.job import MonitorJob
 from webapp.serving.monitoring.monitor import Monitor
 from webapp.serving.monitoring.prepared import VersionSource, truth_index
 from webapp.serving.monitoring.records import PredictionRecord
-from webapp.serving.inputs import Tensor
 from webapp.serving.service import ModelService, Target
 
 
