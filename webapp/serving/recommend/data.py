@@ -7,13 +7,13 @@ on this path can run code when a version is loaded.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from webapp.serving.arrays import load_csr, save_csr
 from webapp.serving.errors import InvalidInput
 
 INTERACTIONS = "interactions.npz"
@@ -62,37 +62,6 @@ class Interactions:
 def _require(cond: bool, message: str) -> None:
     if not cond:
         raise InvalidInput(f"Invalid recommender artifact: {message}")
-
-
-def save_csr(path: Path, matrix: sp.csr_matrix) -> None:
-    """Write a CSR matrix as plain arrays (no pickled objects)."""
-    m = sp.csr_matrix(matrix)
-    np.savez_compressed(path, data=m.data.astype(np.float32), indices=m.indices.astype(np.int32),
-                        indptr=m.indptr.astype(np.int64), shape=np.asarray(m.shape, dtype=np.int64))
-
-
-def read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The named arrays of an `.npz`, never unpickling; raises InvalidInput naming the file."""
-    try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
-            return {key: f[key] for key in keys}
-    except FileNotFoundError:
-        raise InvalidInput(f"Invalid recommender artifact: {path.name} is missing") from None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise InvalidInput(f"Invalid recommender artifact: cannot read {path.name} ({exc})") from None
-
-
-def load_csr(path: Path) -> sp.csr_matrix:
-    """Read a CSR matrix written by `save_csr`; raises InvalidInput when it is missing or malformed."""
-    f = read_npz(path, ("data", "indices", "indptr", "shape"))
-    try:
-        shape = tuple(int(x) for x in f["shape"])
-        matrix = sp.csr_matrix((f["data"].astype(np.float32), f["indices"], f["indptr"]), shape=shape)
-        matrix.check_format(full_check=True)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"Invalid recommender artifact: cannot read {path.name} ({exc})") from None
-    _require(bool(np.isfinite(matrix.data).all()), f"{path.name} holds values that are not finite")
-    return matrix
 
 
 def save_interactions(folder: Path, interactions: Interactions) -> None:

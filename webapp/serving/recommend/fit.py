@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from webapp.serving.arrays import load_csr, read_npz, save_csr
 from webapp.serving.errors import InvalidInput
 
-from .data import load_csr, read_npz, save_csr
 from .scoring import Factors, ItemCosine, Scorer, UserCosine, l2_rows
 
 METHODS = ("user_cosine", "item_cosine", "svd")
