@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from webapp.serving.errors import InvalidInput
 
 from .conversation import (
@@ -71,7 +73,8 @@ class Retriever:
         if request.earlier_user_messages and self.settings.history_weight > 0:
             query = query + self.settings.history_weight * self.index.vector(
                 "\n".join(request.earlier_user_messages))
-        hits = self.index.search(query, self.settings.top)
+        norm = float(np.sqrt(query.multiply(query).sum()))
+        hits = self.index.search(query / norm if norm > 0 else query, self.settings.top)
         return [(p, s) for p, s in hits if s >= self.settings.min_score]
 
 
