@@ -21,7 +21,8 @@ MAX_CHARS = 500_000  # all message contents together
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 NO_EFFECT = {"top_p", "presence_penalty", "frequency_penalty", "seed", "user", "metadata", "store",
              "logit_bias", "service_tier", "parallel_tool_calls", "prompt_cache_key", "safety_identifier",
-             "reasoning_effort", "verbosity", "top_k"}
+             "reasoning_effort", "verbosity", "top_k", "moderation", "prompt_cache_options",
+             "prompt_cache_retention"}
 REFUSED = {"tools": "call tools", "tool_choice": "call tools", "functions": "call functions",
            "function_call": "call functions", "audio": "answer with audio", "modalities": "answer with audio",
            "prediction": "use predicted outputs", "web_search_options": "search the web",
