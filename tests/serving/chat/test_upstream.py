@@ -140,3 +140,17 @@ def test_the_key_never_appears_in_an_error(upstream, monkeypatch):
 def test_a_bad_upstream_section_is_refused(section, message):
     with pytest.raises(InvalidInput, match=message):
         UpstreamSettings.from_manifest(section)
+
+
+def test_a_stream_the_upstream_refuses_fails_before_the_first_chunk(upstream):
+    """So the HTTP layer can still answer 502 with a status line, not an error event after a 200."""
+    url, _ = upstream
+    with pytest.raises(UpstreamFailed, match="HTTP 500: The model fell over"):
+        backend(url, "fail").stream(ask(QUESTION))
+
+
+def test_a_stream_closed_before_it_was_read_closes_the_upstream(upstream):
+    url, record = upstream
+    record.dropped.clear()
+    backend(url, "drip").stream(ask(QUESTION)).close()
+    assert record.dropped.wait(timeout=10)

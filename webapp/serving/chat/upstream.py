@@ -49,11 +49,16 @@ class UpstreamBackend:
         text = choice["message"].get("content") or ""
         return ChatAnswer(text, _finish(choice), _usage(usage, messages, text), sources(hits))
 
-    def stream(self, request: ChatRequest) -> Iterator[Chunk]:
-        """Chunks as the upstream sends them; closing this generator closes the upstream connection."""
+    def stream(self, request: ChatRequest) -> UpstreamStream:
+        """Connect now, so a refused or failing upstream raises here, before a caller sends any byte;
+        then the chunks as the upstream sends them. Closing the stream closes the upstream connection."""
         messages, hits = self._messages(request)
         deadline = Deadline.start(self.settings.total_timeout)
         response = self._post(messages, request, stream=True)
+        return UpstreamStream(response, self._chunks(response, deadline, messages, hits))
+
+    def _chunks(self, response: requests.Response, deadline: Deadline, messages: list[Message],
+                hits: list) -> Iterator[Chunk]:
         text, finish, usage = [], None, None
         try:
             for event in sse_events(response, deadline, self.settings.max_bytes):
@@ -107,6 +112,23 @@ class UpstreamBackend:
                 raise UpstreamFailed(f"The upstream answered HTTP {response.status_code}: "
                                      f"{_error_message(response.raw)}")
         return response
+
+
+class UpstreamStream:
+    """The chunks of an open upstream stream; `close()` ends the read even if it never started."""
+
+    def __init__(self, response: requests.Response, chunks: Iterator[Chunk]) -> None:
+        self._response, self._chunks = response, chunks
+
+    def __iter__(self) -> UpstreamStream:
+        return self
+
+    def __next__(self) -> Chunk:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._response.close()
 
 
 def _choices(event: dict[str, Any]) -> list[dict[str, Any]]:
