@@ -92,6 +92,7 @@ def helpdesk_v1(folder: Path, root: Path = ROOT) -> None:
         "description": "Answers questions about Podium from its README and docs: the best-matching "
                        "section, with a link to it (TF-IDF retrieval, works offline).",
         "chat": {"backend": "retrieval", "retrieval": RETRIEVAL},
+        "files": list(FILES),  # every file of the version besides model.json
         "metrics": {"title_top1": round(self_check(index), 4)},
         "training_data": {"source": "the project's README.md and docs/*.md",
                           "documents": [d.relative_to(root).as_posix() for d in docs],

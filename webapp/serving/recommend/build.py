@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .data import INTERACTIONS, Interactions, save_interactions
+from .data import IDS, INTERACTIONS, Interactions, save_interactions
 from .evaluate import evaluate
 from .fit import check_method, fit_parts, save_parts
 
@@ -29,7 +29,8 @@ def build_version(folder: Path, data: Interactions, method: str, params: dict[st
         "description": description,
         "recommendation": {"method": method, "params": params, "k_default": k, "k_max": 100,
                            "cold_start": "popular", "users": data.shape[0], "items": data.shape[1],
-                           "interactions": int(data.matrix.nnz), "files": [INTERACTIONS, "ids.json", *files]},
+                           "interactions": int(data.matrix.nnz)},
+        "files": [INTERACTIONS, IDS, *files],  # every file of the version besides model.json
         "metrics": _rounded(quality["metrics"]),
         "baseline": {"name": "most popular unseen items", "metrics": _rounded(quality["baseline"])},
         "evaluation": quality["split"],
