@@ -113,3 +113,12 @@ def test_a_user_who_has_seen_almost_everything_gets_only_what_is_left(method):
     assert rec.check_k(4) == 4
     with pytest.raises(InvalidInput, match="from 1 to 4, got 5"):
         rec.recommend(["a"], 5)
+
+
+def test_ids_that_are_not_strings_are_refused(recommender):
+    with pytest.raises(InvalidInput, match="User ids must be a list of strings"):
+        recommender.recommend([42], 5)
+    with pytest.raises(InvalidInput, match="Item ids must be a list of strings"):
+        recommender.recommend_from_items(["i001", None], 5)
+    with pytest.raises(InvalidInput, match="Item ids must be a list of strings"):
+        recommender.similar_items(7, 5)

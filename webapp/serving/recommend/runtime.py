@@ -97,6 +97,7 @@ class Recommender:
                   exclude_seen: bool = True) -> list[Recommendation]:
         """Top-k items for each user; an unknown user gets the popular items (or InvalidInput)."""
         k = self.check_k(k)
+        _strings(users, "User")
         unknown = [u for u in users if u not in self.user_index]
         if unknown and self.config.cold_start == "error":
             raise InvalidInput(f"Unknown user ids: {_few(unknown)}")
@@ -131,6 +132,7 @@ class Recommender:
 
     def history(self, user: str) -> list[tuple[str, str, float]]:
         """What a known user interacted with: (item id, name, value), strongest first."""
+        _strings([user], "User")
         if user not in self.user_index:
             raise InvalidInput(f"Unknown user ids: {_few([user])}")
         row = self.data.matrix[self.user_index[user]]
@@ -139,6 +141,7 @@ class Recommender:
                 for i, v in zip(row.indices[order], row.data[order], strict=True)]
 
     def _item_indices(self, items: list[str]) -> np.ndarray:
+        _strings(items, "Item")
         unknown = [it for it in items if it not in self.item_index]
         if unknown:
             raise InvalidInput(f"Unknown item ids: {_few(unknown)}")
@@ -158,6 +161,11 @@ class Recommender:
         return Recommendation([self.data.item_ids[i] for i in indices],
                               [self.data.item_names[i] for i in indices],
                               [round(float(s), 6) for s in scores], basis)
+
+
+def _strings(ids: list[Any], what: str) -> None:
+    if not isinstance(ids, list | tuple) or not all(isinstance(x, str) for x in ids):
+        raise InvalidInput(f"{what} ids must be a list of strings")
 
 
 def _few(ids: list[str], limit: int = 5) -> str:
