@@ -17,5 +17,6 @@ threads or behind pages and APIs that read plain dicts:
 - `metrics.set_ready(bool)` from the readiness probe; the rest of `metrics` is set here.
 
 `sources(model)` returns `{version: prepared.VersionSource(spec, predict)}` for the served versions,
-where `predict(batch)` must be safe off the request path, e.g. `service.predict(Target(name, version), lambda _: Tensor(batch)).values`.
+where `predict(batch)` must be safe off the request path, e.g.
+`service.predict(Target(name, version), lambda _: Tensor(batch)).values`.
 """
