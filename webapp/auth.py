@@ -61,8 +61,9 @@ def init_auth(app: Flask) -> None:
     )
     app.extensions["podium.users"] = store
     if app.config["CREATE_ADMIN"]:
-        password = store.ensure_admin()
-        if password:
+        given = _admin_password(app.config["ADMIN_PASSWORD_FILE"])
+        password = store.ensure_admin(given)
+        if password and given is None:
             print(
                 "\n  Podium created the user 'admin' with the password:\n\n"
                 f"      {password}\n\n  It is shown only this once; change it with "
@@ -70,3 +71,19 @@ def init_auth(app: Flask) -> None:
                 file=sys.stderr,  # not stdout: scripts silence a command's stdout, never this
                 flush=True,
             )
+        elif password:
+            print("Podium created the user 'admin' with the password in PODIUM_ADMIN_PASSWORD_FILE.",
+                  file=sys.stderr, flush=True)
+
+
+def _admin_password(path: str) -> str | None:
+    """The first admin's password from a file (a mounted secret), one line; None when not set.
+
+    A file, not an environment variable: the environment is readable by every process of the user
+    and shown by `docker inspect`, and PODIUM_ values are parsed as JSON (a numeric password would
+    become a number).
+    """
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return fh.read().rstrip("\r\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, current_app, jsonify
 
 from .auth import auth
@@ -22,12 +24,16 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: every version the store says to serve has loaded and answered a warm-up."""
+    """Readiness: every version the store says to serve has loaded and answered a warm-up, and the
+    server is not draining before a stop."""
     service = _service()
-    ready = service.ready()
+    flag = current_app.config["DRAIN_FLAG"]
+    draining = bool(flag) and os.path.exists(flag)
+    ready = service.ready() and not draining
     models = {name: {str(v): lv.state.value for v, lv in view.versions.items()}
               for name, view in service.models().items()}
-    return jsonify(ready=ready, models=models), 200 if ready else 503
+    body = {"ready": ready, "models": models, **({"draining": True} if draining else {})}
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/api/")

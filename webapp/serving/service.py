@@ -101,6 +101,10 @@ class ModelService:
     def stop(self) -> None:
         self._stop.set()
 
+    def wait_loaded(self, timeout: float | None) -> bool:
+        """Wait until the whole store has been read and loaded once; False when `timeout` passed."""
+        return self._refreshed.wait(timeout)
+
     def _poll(self) -> None:
         while not self._stop.is_set():
             try:
