@@ -8,6 +8,7 @@ The hooks below keep every request answered across a reload (HUP), a worker's re
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -15,7 +16,7 @@ import time
 _cores = os.cpu_count() or 1
 _TRUE = ("1", "true", "yes")
 
-bind = os.environ.get("PODIUM_BIND", "127.0.0.1:8000")
+ADDRESS = os.environ.get("PODIUM_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("PODIUM_WORKERS", max(2, _cores)))
 threads = int(os.environ.get("PODIUM_THREADS", 8))
 worker_class = "gthread"
@@ -41,33 +42,6 @@ else:
 # Each worker sizes TensorFlow's thread pools to its share of the cores.
 os.environ.setdefault("PODIUM_FRAMEWORK_THREADS", str(max(1, _cores // workers)))
 
-MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req"
-
-
-def _request_migration() -> bool:
-    """Whether the kernel hands a closing SO_REUSEPORT socket's queued connections to its siblings."""
-    try:
-        with open(MIGRATE_REQ, encoding="ascii") as fh:
-            return fh.read().strip() == "1"
-    except OSError:
-        return False
-
-
-def _reuse_port(wanted: str) -> bool:
-    """One socket per worker only where no connection is lost when a worker exits (see docstring).
-
-    Per-worker SO_REUSEPORT sockets spread keep-alive connections evenly over the workers (one
-    shared socket lets them pile onto whichever worker accepted first: docs/performance.md), but
-    the connections queued on an exiting worker's socket are reset unless the network namespace
-    has net.ipv4.tcp_migrate_req=1. "auto" (the default) takes per-worker sockets exactly then.
-    """
-    if wanted in _TRUE:
-        return True
-    return wanted == "auto" and _request_migration()
-
-
-reuse_port = _reuse_port(os.environ.get("PODIUM_REUSE_PORT", "auto").lower())
-
 # One folder per server, made in the master before any fork and kept across reloads (HUP runs this
 # file again; the environment keeps the first path): the drain flag, the "a worker has loaded the
 # store" flag and the Prometheus multiprocess files live here.
@@ -81,6 +55,58 @@ DRAIN_SECONDS = float(os.environ.get("PODIUM_DRAIN_SECONDS", 0))
 # longest a replacement worker waits for its models before it takes connections anyway
 WARMUP_TIMEOUT = float(os.environ.get("PODIUM_WARMUP_TIMEOUT", 300))
 
+# Listening sockets. One shared socket lets a keep-alive client's connections pile onto whichever
+# worker accepted first (docs/performance.md); one SO_REUSEPORT socket per worker spreads them, but
+# gunicorn's own reuse_port opens each in its worker, so a worker that exits (reload, recycling)
+# resets the connections queued on it. Here the master opens one SO_REUSEPORT socket per worker
+# *slot* and keeps it for the server's life: the kernel spreads new connections over the slots, each
+# worker accepts on its slot's socket, and a replacement worker takes over the queue its predecessor
+# left. gunicorn itself only binds an unused Unix socket. PODIUM_REUSE_PORT=false: one shared socket.
+SLOTS = (os.environ.get("PODIUM_REUSE_PORT", "true").lower() in _TRUE
+         and hasattr(socket, "SO_REUSEPORT") and not ADDRESS.startswith(("unix:", "fd://")))
+bind = f"unix:{os.path.join(RUN_DIR, 'gunicorn.sock')}" if SLOTS else ADDRESS
+
+
+def _listen() -> socket.socket:
+    host, _, port = ADDRESS.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, int(port)))
+    sock.listen(2048)
+    return sock
+
+
+def _slots(server) -> list[socket.socket]:
+    """The master's slot sockets, one per worker; kept on the arbiter, which outlives reloads."""
+    slots = server.__dict__.setdefault("podium_slots", [])
+    while len(slots) < server.num_workers:
+        slots.append(_listen())
+    return slots
+
+
+def on_starting(server):
+    """Bind before any worker starts, so a taken address stops the server at once."""
+    if SLOTS:
+        _slots(server)
+
+
+def pre_fork(server, worker):
+    """Give the worker about to start the slot with the fewest live workers (its predecessor's)."""
+    if not SLOTS:
+        return
+    slots = _slots(server)
+    live = [getattr(w, "podium_slot", None) for w in server.WORKERS.values()]
+    worker.podium_slot = min(range(len(slots)), key=lambda k: (live.count(k), k))
+
+
+def post_fork(server, worker):
+    """In the new worker: accept on its slot's socket only."""
+    if SLOTS:
+        worker.sockets = [server.podium_slots[worker.podium_slot]]
+
+
 # Prometheus multiprocess mode: every worker writes its samples under one folder, made fresh here in
 # the master before any worker imports prometheus_client; /metrics sums the live workers' files.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -89,16 +115,24 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def when_ready(server):
-    """Say which socket layout this server uses, and turn SIGTERM into drain-then-stop."""
-    if reuse_port:
-        server.log.info("One SO_REUSEPORT socket per worker (net.ipv4.tcp_migrate_req=%s)",
-                        "1" if _request_migration() else "0: connections queued on an exiting "
-                        "worker are reset")
-    else:
-        server.log.info("One shared listening socket (set net.ipv4.tcp_migrate_req=1 for one "
-                        "socket per worker without losing connections on reload)")
+    """Say where Podium listens, and turn SIGTERM into drain-then-stop."""
+    if SLOTS:
+        server.log.info("Listening at: http://%s (one SO_REUSEPORT socket per worker slot)", ADDRESS)
+        server.stop = _closing_slots_first(server, server.stop)
     if DRAIN_SECONDS > 0:
         server.handle_term = _draining_term(server, server.handle_term)
+
+
+def _closing_slots_first(server, stop):
+    """On stop, refuse new connections at once (as gunicorn does with its own sockets), so a client
+    or proxy retries elsewhere instead of waiting in a queue no worker will take."""
+
+    def stop_closing_slots(graceful=True):
+        for sock in server.__dict__.pop("podium_slots", []):
+            sock.close()
+        stop(graceful)
+
+    return stop_closing_slots
 
 
 def _draining_term(server, stop):
