@@ -82,9 +82,16 @@ def _raw(port: int, data: bytes, source: str = "127.0.0.1") -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as sock:
         sock.sendall(data)
         answer = b""
-        while chunk := sock.recv(65536):
+        while not _complete(answer) and (chunk := sock.recv(65536)):
             answer += chunk
     return answer
+
+
+def _complete(answer: bytes) -> bool:
+    """A whole answer with a Content-Length (nginx may linger before closing after an error)."""
+    head, found, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    return bool(found and length and len(body) >= int(length.group(1)))
 
 
 def _json_error(answer: bytes, status: int) -> dict:
@@ -177,3 +184,21 @@ def test_static_files_are_served_by_nginx(proxy):
     assert "Content-Security-Policy" not in r.headers  # Podium adds it to everything it answers
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert requests.get(f"{proxy.url}/static/missing.css", timeout=10).status_code == 404
+
+
+def test_metrics_are_not_served_to_the_outside(proxy, podium):
+    r = requests.get(f"{proxy.url}/metrics", timeout=10)
+    assert r.status_code == 404
+    assert r.json()["error"] == "Not found"
+    assert requests.get(f"{podium.url}/metrics", timeout=10).status_code == 200  # Prometheus' way in
+
+
+def test_the_shipped_example_site_passes_nginx_t(tmp_path):
+    """deploy/nginx/podium/{site,upstream}.conf as an operator copies them beside podium.conf."""
+    from tests.support.nginx import check, write_config
+
+    main = write_config(tmp_path, ["127.0.0.1:8000"], free_port())
+    for name in ("site.conf", "upstream.conf"):
+        shutil.copy(ROOT / "deploy" / "nginx" / "podium" / name, tmp_path / "podium" / name)
+    run = check(main)
+    assert run.returncode == 0, run.stderr
