@@ -3,24 +3,35 @@ one printed once: what every replica of a cluster needs to agree on."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
 
 from webapp import create_app
 from webapp.users import UserError
 
 
-def _app(tmp_path, secret):
+def _app(tmp_path, secret, printed: io.StringIO | None = None):
+    """create_app as a first start; its stderr goes to `printed` (not capsys: create_app sets up
+    logging on the current stderr, which capsys closes afterwards)."""
+    with contextlib.redirect_stderr(printed or io.StringIO()):
+        return _create(tmp_path, secret)
+
+
+def _create(tmp_path, secret):
     return create_app({"TESTING": True, "MODEL_STORE": str(tmp_path / "store"), "BACKGROUND_LOADING": False,
                        "CREATE_ADMIN": True, "USERS_FILE": str(tmp_path / "users.json"),
                        "SECRET_KEY": "test", "ADMIN_PASSWORD_FILE": str(secret)})
 
 
-def test_the_admin_gets_the_password_from_the_secret_file_and_it_is_not_printed(tmp_path, capsys):
+def test_the_admin_gets_the_password_from_the_secret_file_and_it_is_not_printed(tmp_path):
     secret = tmp_path / "admin-password"
     secret.write_text("from-the-secret-42\n")
-    users = _app(tmp_path, secret).extensions["podium.users"]
+    printed = io.StringIO()
+    users = _app(tmp_path, secret, printed).extensions["podium.users"]
     assert users.verify("admin", "from-the-secret-42") == "admin"
-    err = capsys.readouterr().err
+    err = printed.getvalue()
     assert "PODIUM_ADMIN_PASSWORD_FILE" in err
     assert "from-the-secret-42" not in err
 
