@@ -1,47 +1,42 @@
 """The first admin's password from a mounted secret (PODIUM_ADMIN_PASSWORD_FILE) instead of a random
-one printed once: what every replica of a cluster needs to agree on."""
+one printed once: what every replica of a cluster needs to agree on. Run through `flask users list`,
+the command the container's entrypoint runs on every start."""
 
 from __future__ import annotations
 
-import contextlib
-import io
+import os
+import subprocess
+import sys
 
-import pytest
-
-from webapp import create_app
-from webapp.users import UserError
-
-
-def _app(tmp_path, secret, printed: io.StringIO | None = None):
-    """create_app as a first start; its stderr goes to `printed` (not capsys: create_app sets up
-    logging on the current stderr, which capsys closes afterwards)."""
-    with contextlib.redirect_stderr(printed or io.StringIO()):
-        return _create(tmp_path, secret)
+from tests.server import ROOT
+from webapp.users import UserStore
 
 
-def _create(tmp_path, secret):
-    return create_app({"TESTING": True, "MODEL_STORE": str(tmp_path / "store"), "BACKGROUND_LOADING": False,
-                       "CREATE_ADMIN": True, "USERS_FILE": str(tmp_path / "users.json"),
-                       "SECRET_KEY": "test", "ADMIN_PASSWORD_FILE": str(secret)})
+def _first_start(tmp_path, secret) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PODIUM_MODEL_STORE": str(tmp_path / "store"), "PODIUM_SECRET_KEY": "test",
+           "PODIUM_USERS_FILE": str(tmp_path / "users.json"), "PODIUM_BACKGROUND_LOADING": "false",
+           "PODIUM_CREATE_ADMIN": "true", "PODIUM_ADMIN_PASSWORD_FILE": str(secret)}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "users", "list"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_the_admin_gets_the_password_from_the_secret_file_and_it_is_not_printed(tmp_path):
     secret = tmp_path / "admin-password"
     secret.write_text("from-the-secret-42\n")
-    printed = io.StringIO()
-    users = _app(tmp_path, secret, printed).extensions["podium.users"]
-    assert users.verify("admin", "from-the-secret-42") == "admin"
-    err = printed.getvalue()
-    assert "PODIUM_ADMIN_PASSWORD_FILE" in err
-    assert "from-the-secret-42" not in err
+    run = _first_start(tmp_path, secret)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "PODIUM_ADMIN_PASSWORD_FILE" in run.stderr
+    assert "from-the-secret-42" not in run.stdout + run.stderr
+    assert UserStore(tmp_path / "users.json").verify("admin", "from-the-secret-42") == "admin"
 
 
 def test_an_existing_users_file_is_left_alone(tmp_path):
     secret = tmp_path / "admin-password"
     secret.write_text("first-password-1")
-    _app(tmp_path, secret)
+    assert _first_start(tmp_path, secret).returncode == 0
     secret.write_text("second-password-2")
-    users = _app(tmp_path, secret).extensions["podium.users"]
+    assert _first_start(tmp_path, secret).returncode == 0
+    users = UserStore(tmp_path / "users.json")
     assert users.verify("admin", "first-password-1") == "admin"
     assert users.verify("admin", "second-password-2") is None
 
@@ -49,5 +44,7 @@ def test_an_existing_users_file_is_left_alone(tmp_path):
 def test_a_too_short_secret_stops_the_start(tmp_path):
     secret = tmp_path / "admin-password"
     secret.write_text("short")
-    with pytest.raises(UserError, match="8 to"):
-        _app(tmp_path, secret)
+    run = _first_start(tmp_path, secret)
+    assert run.returncode != 0
+    assert "8 to" in run.stderr
+    assert not (tmp_path / "users.json").exists()
