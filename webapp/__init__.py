@@ -23,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
-    from webapp.accounts.users import create_first_admin
+    from webapp.accounts.first_admin import create_first_admin
     from webapp.extensions import init_extensions, users
     from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_extensions(app)
     if app.config["CREATE_ADMIN"]:
         with app.app_context():
-            create_first_admin(users())
+            create_first_admin(users(), app.config["ADMIN_PASSWORD_FILE"])
     register_error_handlers(app)
     init_metrics(app)
     init_security_headers(app)

@@ -68,6 +68,11 @@ DEFAULTS: dict[str, object] = {
     "BACKGROUND_LOADING": True,
     # create an admin with a random password when no users file exists
     "CREATE_ADMIN": True,
+    # a file holding the first admin's password (a mounted secret) instead of a random printed one
+    "ADMIN_PASSWORD_FILE": "",
+    # a file whose existence makes /readyz answer 503 while requests are still served (gunicorn.conf.py
+    # sets it and raises it on SIGTERM when PODIUM_DRAIN_SECONDS > 0)
+    "DRAIN_FLAG": "",
     # pages: true = every page needs a login (admin pages always need the admin role)
     "UI_REQUIRE_LOGIN": False,
     # CSV batch scoring: jobs kept at once, seconds a finished job is kept, rows per model call

@@ -12,7 +12,6 @@ import hmac
 import json
 import os
 import secrets
-import sys
 import threading
 import time
 from collections import deque
@@ -100,8 +99,9 @@ class UserStore:
             raise UserError(f"No user {name!r}")
         self.add(name, password, role)
 
-    def ensure_admin(self) -> str | None:
-        """Create `admin` with a random password if no users file exists; returns the password once.
+    def ensure_admin(self, password: str | None = None) -> str | None:
+        """Create `admin` if no users file exists, with `password` or a random one; returns the
+        password it used once, None when the file existed. Raises UserError for a bad `password`.
 
         The complete file is linked into place (link fails when the name exists), so of several
         workers starting together only one wins and none reads a half-written file.
@@ -109,7 +109,9 @@ class UserStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             return None
-        password = secrets.token_urlsafe(16)
+        if password is not None and not 8 <= len(password) <= MAX_PASSWORD:
+            raise UserError(f"Passwords are 8 to {MAX_PASSWORD} characters")
+        password = password or secrets.token_urlsafe(16)
         users = {"admin": {"hash": generate_password_hash(password), "role": "admin"}}
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -176,16 +178,3 @@ class UserStore:
             self._failures.clear()
         self._failures.setdefault((name, client), deque(maxlen=self.max_failures)).append(
             time.monotonic())
-
-
-def create_first_admin(store: UserStore) -> None:
-    """On the very first start, make `admin` with a random password and show it once (stderr)."""
-    password = store.ensure_admin()
-    if password:
-        print(
-            "\n  Podium created the user 'admin' with the password:\n\n"
-            f"      {password}\n\n  It is shown only this once; change it with "
-            "'flask --app wsgi users passwd admin'.\n",
-            file=sys.stderr,  # not stdout: scripts silence a command's stdout, never this
-            flush=True,
-        )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import os
+
+from flask import Blueprint, current_app, jsonify
 
 from webapp.extensions import service
 from webapp.http.auth import auth
@@ -19,11 +21,15 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: every version the store says to serve has loaded and answered a warm-up."""
-    ready = service().ready()
+    """Readiness: every version the store says to serve has loaded and answered a warm-up, and the
+    server is not draining before a stop."""
+    flag = current_app.config["DRAIN_FLAG"]
+    draining = bool(flag) and os.path.exists(flag)
+    ready = service().ready() and not draining
     models = {name: {str(v): s.state.value for v, s in model.versions.items()}
               for name, model in service().models().items()}
-    return jsonify(ready=ready, models=models), 200 if ready else 503
+    body = {"ready": ready, "models": models, **({"draining": True} if draining else {})}
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/api/")

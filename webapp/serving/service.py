@@ -66,6 +66,10 @@ class ModelService:
         """Load the store and keep polling it (call after the worker has forked)."""
         self._watcher.start()
 
+    def wait_loaded(self, timeout: float | None) -> bool:
+        """Wait until the whole store has been read and loaded once; False when `timeout` passed."""
+        return self._read_once.wait(timeout)
+
     def refresh(self) -> None:
         """Bring this worker in step with the store now (lifecycle changes, tests, the CLI)."""
         self._watcher.refresh()
