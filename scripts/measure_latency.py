@@ -81,16 +81,19 @@ def timed(call, count: int, budget: Budget, warmup: int = 20) -> list[float]:
 
 
 def in_process(store: Path, calls: int, budget: Budget) -> dict[str, dict]:
-    from webapp.serving.service import ModelService, ServingOptions
+    from webapp.serving.inputs import Images, Rows
+    from webapp.serving.service import ModelService, ServingOptions, Target
 
     service = ModelService(str(store), ServingOptions(framework_threads=os.cpu_count() or 1))
     service.refresh()
     results = {}
     for name in MODELS:
-        rows = one_row(store, name)
-        results[name] = summary(timed(lambda n=name, r=rows: service.predict(n, r), calls, budget))
-    png = [digit_png(store)]
-    results["digits (PNG bytes)"] = summary(timed(lambda: service.predict("digits", png), calls, budget))
+        rows = Rows(one_row(store, name))
+        results[name] = summary(timed(lambda n=name, r=rows: service.predict(Target(n), lambda _: r),
+                                      calls, budget))
+    png = Images([digit_png(store)])
+    results["digits (PNG bytes)"] = summary(timed(lambda: service.predict(Target("digits"), lambda _: png),
+                                                  calls, budget))
     return results
 
 

@@ -143,18 +143,19 @@ def measure(proc, url, body, ctype, conc, seconds, auth=True, base=None) -> dict
 
 def in_process_limits(store: Path, cases: dict, workers_n: int) -> dict[str, float]:
     """req/s the served path could reach with no HTTP: workers / seconds per request in process."""
-    from webapp.serving.service import ModelService
+    from webapp.serving.inputs import Images, Rows
+    from webapp.serving.service import ModelService, Target
 
     svc = ModelService(str(store))
     svc.refresh()
     limits = {}
     for name, (_, model, instances) in cases.items():
-        lv = svc.resolve(model)
         batch = 8 if name == "mobilenet" else 1
         many = instances * batch
+        given = Images(many) if isinstance(many[0], bytes) else Rows(many)
         started, calls = time.perf_counter(), 0
         while calls < 5 or time.perf_counter() - started < 1.0:
-            svc.predict_on(lv, many)
+            svc.predict(Target(model), lambda _, given=given: given)
             calls += 1
         per_request = (time.perf_counter() - started) / calls / batch
         limits[name] = workers_n / per_request
