@@ -103,15 +103,17 @@ def test_routing_only_targets_available_versions():
     """A pinned default or split version that is still loading never turns requests into 503s."""
     from webapp.serving.loaded import LoadedVersion, State
     from webapp.serving.loader import Model
-    from webapp.serving.service import _default_version, _split_version
+    from webapp.serving.models.versions import choose_split_version
 
+    config = {"default_version": 1, "split": {"1": 50, "2": 50}}
     versions = {1: LoadedVersion("m", 1, State.LOADING), 2: LoadedVersion("m", 2, State.AVAILABLE)}
-    model = Model("m", versions, (1, 2), {"default_version": 1, "split": {"1": 50, "2": 50}})
-    assert _default_version(model) == 2
-    assert {_split_version(model, f"caller-{i}") for i in range(50)} == {2}
+    model = Model("m", versions, (1, 2), config)
+    assert model.default == 2
+    assert {choose_split_version(model.split, f"caller-{i}") for i in range(50)} == {2}
     versions[1].state = State.AVAILABLE
-    assert _default_version(model) == 1
-    assert {_split_version(model, f"caller-{i}") for i in range(50)} == {1, 2}
+    model = Model("m", versions, (1, 2), config)  # a change of state publishes a new snapshot
+    assert model.default == 1
+    assert {choose_split_version(model.split, f"caller-{i}") for i in range(50)} == {1, 2}
 
 
 def test_a_booting_worker_answers_503_and_loads_the_default_first(model_store, monkeypatch):

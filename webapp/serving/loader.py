@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from webapp.serving.loaded import LoadedVersion, ServedVersion, State
 from webapp.serving.models.audit import AUDIT_FILE, AuditLog
 from webapp.serving.models.spec import load_manifest
 from webapp.serving.models.store import ModelStore, StoredModel
-from webapp.serving.models.versions import versions_to_serve
+from webapp.serving.models.versions import default_version, split_of, versions_to_serve
 from webapp.serving.runtimes import warm_up
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy, Scheduler
@@ -43,12 +44,30 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class Model:
-    """One model as this worker holds it: its loaded versions and the store's config for it."""
+    """One model as this worker holds it: its loaded versions and the store's config for it.
+
+    A snapshot: a change of state or config publishes a new one, so what requests derive from it
+    (ready versions, the default, the split) is worked out once per snapshot, not per request.
+    """
 
     name: str
     versions: dict[int, LoadedVersion]
     stored: tuple[int, ...]
     config: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def ready(self) -> frozenset[int]:
+        return frozenset(v for v, lv in self.versions.items() if lv.ready)
+
+    @cached_property
+    def default(self) -> int | None:
+        return default_version(self.config, self.ready)
+
+    @cached_property
+    def split(self) -> dict[int, int] | None:
+        """The split over the ready versions only, or None."""
+        live = {v: w for v, w in (split_of(self.config) or {}).items() if v in self.ready}
+        return live or None
 
 
 class StoreWatcher:

@@ -19,7 +19,7 @@ from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
 from webapp.serving.loaded import LoadedVersion, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
 from webapp.serving.models.store import ModelStore
-from webapp.serving.models.versions import default_version, labels_of, split_version
+from webapp.serving.models.versions import choose_split_version, labels_of
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
 
@@ -98,7 +98,8 @@ class ModelService:
         if target.label is not None:
             chosen_by = "label"
         elif version is None:
-            version, chosen_by = _split_version(model, target.caller), "split"
+            split = model.split
+            version, chosen_by = (choose_split_version(split, target.caller) if split else None), "split"
             if version is None:
                 chosen_by = "default"
         lv = self._lookup(model, version, target.label)
@@ -148,7 +149,7 @@ class ModelService:
             if version is None:
                 raise ModelNotFound(model.name, label=label)
         elif version is None:
-            version = _default_version(model)
+            version = model.default
             if version is None:
                 states = ", ".join(f"{v}: {lv.state.value}" for v, lv in model.versions.items())
                 raise ModelUnavailable(f"Model {model.name} has no available version "
@@ -159,22 +160,10 @@ class ModelService:
         return lv
 
 
-def _ready_versions(model: Model) -> set[int]:
-    return {v for v, lv in model.versions.items() if lv.ready}
-
-
-def _default_version(model: Model) -> int | None:
-    return default_version(model.config, _ready_versions(model))
-
-
-def _split_version(model: Model, caller: str | None) -> int | None:
-    return split_version(model.config, _ready_versions(model), caller)
-
-
 def _ready(model: Model) -> bool:
-    return all(lv.ready for lv in model.versions.values())
+    return len(model.ready) == len(model.versions)
 
 
 def _status(model: Model) -> ModelStatus:
     return ModelStatus(model.name, {v: lv.status() for v, lv in model.versions.items()},
-                       model.stored, model.config, _default_version(model))
+                       model.stored, model.config, model.default)

@@ -96,19 +96,13 @@ def split_of(config: dict[str, Any]) -> dict[int, int] | None:
     return split
 
 
-def default_version(config: dict[str, Any], ready: set[int]) -> int | None:
+def default_version(config: dict[str, Any], ready: frozenset[int]) -> int | None:
     """The version a request naming none gets: `default_version` once it is ready, else the
     newest ready one (so a newly pinned version that is still loading never turns away requests)."""
     pinned = config.get("default_version")
     if isinstance(pinned, int) and pinned in ready:
         return pinned
     return max(ready, default=None)
-
-
-def split_version(config: dict[str, Any], ready: set[int], caller: str | None) -> int | None:
-    """The version the model's traffic split sends this caller to (ready ones only), else None."""
-    live = {v: w for v, w in (split_of(config) or {}).items() if v in ready}
-    return choose_split_version(live, caller) if live else None
 
 
 def choose_split_version(split: dict[int, int], caller: str | None) -> int:
