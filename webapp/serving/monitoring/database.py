@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from webapp.serving.errors import ServingError
 
 log = logging.getLogger(__name__)
-DEFAULT_FILE = "prediction-log.sqlite3"
+DEFAULT_FILE = "podium.sqlite3"  # one database for Podium's shared state (the log first)
 T = TypeVar("T")
 
 
