@@ -54,26 +54,31 @@ def from_csv(stream: IO[bytes], limit: int = MAX_ITEMS) -> list[tuple[str, str]]
 
     Truths stay text (`Text`): a classifier reads a label, a regressor a number.
     """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        header = [h.strip() for h in next(reader, [])]
-        if "request_id" not in header or "truth" not in header:
-            raise InvalidInput("The CSV file needs a header row naming 'request_id' and 'truth'")
-        rid, truth = header.index("request_id"), header.index("truth")
-        pairs = []
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(pairs) >= limit:
-                raise PayloadTooLarge(f"At most {limit} truths at once")
-            if max(rid, truth) >= len(row):
-                raise InvalidInput(f"Line {reader.line_num}: the row has too few cells")
-            pairs.append((row[rid].strip(), Text(row[truth].strip())))
+        return _pairs(csv.reader(text), limit)
     except UnicodeDecodeError:
         raise InvalidInput("The CSV file is not UTF-8 text; save it as CSV UTF-8") from None
     except csv.Error as exc:
         raise InvalidInput(f"The CSV file cannot be read: {exc}") from None
+    finally:
+        text.detach()  # the caller owns the stream: leave it open
+
+
+def _pairs(reader: Any, limit: int) -> list[tuple[str, str]]:
+    header = [h.strip() for h in next(reader, [])]
+    if "request_id" not in header or "truth" not in header:
+        raise InvalidInput("The CSV file needs a header row naming 'request_id' and 'truth'")
+    rid, truth = header.index("request_id"), header.index("truth")
+    pairs = []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(pairs) >= limit:
+            raise PayloadTooLarge(f"At most {limit} truths at once")
+        if max(rid, truth) >= len(row):
+            raise InvalidInput(f"Line {reader.line_num}: the row has too few cells")
+        pairs.append((row[rid].strip(), Text(row[truth].strip())))
     if not pairs:
         raise InvalidInput("The CSV file has no truths: add rows under the header")
     return pairs
