@@ -27,7 +27,8 @@ def traffic(logged_app, demo_store):
         ids.append(answer.headers["X-Podium-Request-ID"])
     watch_of(logged_app).log.flush()
     labels = ["setosa", "versicolor", "virginica"]
-    body = {"truths": [{"request_id": rid, "truth": labels[y]} for rid, y in zip(ids, held["y"], strict=True)]}
+    pairs = zip(ids, held["y"], strict=True)
+    body = {"truths": [{"request_id": rid, "truth": labels[y]} for rid, y in pairs]}
     assert client.post("/api/v2/models/iris/feedback", json=body, headers=headers).status_code == 200
     watch_of(logged_app).job.run_once("iris")
     return ids
@@ -52,8 +53,8 @@ def test_the_report_holds_quality_estimate_drift_and_alerts(logged_app, traffic,
 def test_recompute_is_asked_for_and_answered_at_once(logged_app, user_headers):
     response = logged_app.test_client().post("/api/v2/models/iris/monitoring", headers=user_headers)
     assert (response.status_code, response.get_json()) == (202, {"requested": True, "model": "iris"})
-    assert_clean_error(logged_app.test_client().post("/api/v2/models/nosuch/monitoring", headers=user_headers),
-                       404)
+    missing = logged_app.test_client().post("/api/v2/models/nosuch/monitoring", headers=user_headers)
+    assert_clean_error(missing, 404)
 
 
 def test_a_model_never_served_nor_logged_is_404(logged_app, user_headers):
@@ -72,7 +73,8 @@ def test_csv_export_has_a_row_per_prediction_with_features_answer_and_truth(logg
     first = rows[traffic[0]]
     assert set(IRIS_FEATURES) <= set(first)
     assert first["truth"] in ("setosa", "versicolor", "virginica")
-    assert first["label"] and float(first["p_setosa"]) >= 0
+    assert first["label"]
+    assert float(first["p_setosa"]) >= 0
 
 
 def test_parquet_export_reads_back_with_the_same_rows(logged_app, traffic, admin_headers):
