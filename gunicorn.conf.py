@@ -32,7 +32,7 @@ max_requests_jitter = int(os.environ.get("PODIUM_MAX_REQUESTS_JITTER", max_reque
 accesslog = os.environ.get("PODIUM_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("PODIUM_GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-podium-request-id}o)s cid=%({x-request-id}o)s'
 # gunicorn's control socket (for `gunicornc`) defaults to one path under $HOME, shared by every
 # server of the user: off unless PODIUM_CONTROL_SOCKET names a path for this server.
 if os.environ.get("PODIUM_CONTROL_SOCKET"):
@@ -50,6 +50,8 @@ if not os.environ.get("PODIUM_RUN_DIR"):
 RUN_DIR = os.environ["PODIUM_RUN_DIR"]
 os.environ["PODIUM_DRAIN_FLAG"] = os.path.join(RUN_DIR, "draining")
 LOADED_FLAG = os.path.join(RUN_DIR, "loaded")
+# the first worker of a start checks and upgrades Podium's database; later ones skip the file check
+os.environ["PODIUM_DATABASE_PREPARED_FLAG"] = os.path.join(RUN_DIR, "database-prepared")
 # seconds /readyz answers 503 after SIGTERM while requests are still served, before the stop
 DRAIN_SECONDS = float(os.environ.get("PODIUM_DRAIN_SECONDS", 0))
 # longest a replacement worker waits for its models before it takes connections anyway
@@ -167,6 +169,8 @@ def post_worker_init(worker):
     if service is None or not app.config.get("BACKGROUND_LOADING", True):
         return
     service.start()
+    if app.extensions.get("podium.monitoring") is not None:  # the prediction log's writer, the monitor
+        app.extensions["podium.monitoring"].start()
     if os.path.exists(LOADED_FLAG):
         deadline = time.monotonic() + WARMUP_TIMEOUT
         while worker.alive and time.monotonic() < deadline and not service.wait_loaded(0.5):
@@ -180,6 +184,13 @@ def post_worker_init(worker):
 def _mark_loaded():
     open(LOADED_FLAG, "a").close()
     return True
+
+
+def worker_exit(server, worker):
+    """In the stopping worker: write the prediction log records it still holds (up to 10 s)."""
+    monitoring = getattr(worker.wsgi, "extensions", {}).get("podium.monitoring")
+    if monitoring is not None:
+        monitoring.close()
 
 
 def child_exit(server, worker):

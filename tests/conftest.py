@@ -43,7 +43,9 @@ def make_app(store: Path, instance: Path, **extra):
     config = {
         "TESTING": True, "MODEL_STORE": str(store), "BACKGROUND_LOADING": False,
         "CREATE_ADMIN": False, "USERS_FILE": str(instance / "users.json"),
-        "SECRET_KEY": "test-secret", "POLL_INTERVAL": 0.2, **extra,
+        "SECRET_KEY": "test-secret", "POLL_INTERVAL": 0.2,
+        # each app its own database (the instance folder of the app is the checkout's, shared)
+        "DATABASE_URL": f"sqlite:///{instance / 'podium.sqlite3'}", **extra,
     }
     app = create_app(config)
     users = app.extensions["podium.users"]
@@ -63,6 +65,16 @@ def shared_app(demo_store: Path, tmp_path_factory):
 def app(model_store: Path, tmp_path: Path):
     """A private app over a private store, for tests that publish, relabel or break models."""
     return make_app(model_store, tmp_path / "instance")
+
+
+@pytest.fixture(scope="module")
+def logged_app(demo_store: Path, tmp_path_factory):
+    """An app over the read-only demo store whose prediction log writes (its own database)."""
+    app = make_app(demo_store, tmp_path_factory.mktemp("logged"))
+    watch = app.extensions["podium.monitoring"]
+    watch.log.start()
+    yield app
+    watch.close()
 
 
 @pytest.fixture

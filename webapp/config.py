@@ -79,6 +79,38 @@ DEFAULTS: dict[str, object] = {
     "BATCH_MAX_JOBS": 20,
     "BATCH_KEEP_SECONDS": 3600,
     "BATCH_CHUNK_ROWS": 2000,
+    # -- monitoring: the prediction log, ground truth, drift and quality (docs/monitoring.md) --
+    # Podium's own database, shared by every feature that keeps state (the prediction log first):
+    # a SQLAlchemy URL such as postgresql+psycopg://user:password@host/podium; empty = a SQLite
+    # file (WAL mode) in the instance folder. `flask db upgrade` brings its schema up to date; the
+    # first worker of each start does it too.
+    "DATABASE_URL": "",
+    # false = log nothing, compute nothing (no prediction log, no drift, no feedback endpoints)
+    "MONITORING": True,
+    # share of requests logged, decided by a hash of the request id (the same on every worker),
+    # and per model, e.g. PODIUM_LOG_SAMPLE_RATES='{"digits": 0.1}'
+    "LOG_SAMPLE_RATE": 1.0,
+    "LOG_SAMPLE_RATES": {},
+    # records each worker may hold before the background writer stores them; beyond it they are
+    # dropped and counted (never a blocked or failed prediction)
+    "LOG_QUEUE_SIZE": 10_000,
+    # seconds between two drift / quality / alert rounds (one worker computes, all read the result)
+    "MONITOR_INTERVAL": 60.0,
+    # keep logged predictions this many days and at most this many rows (0 = no limit)
+    "LOG_RETENTION_DAYS": 30,
+    "LOG_RETENTION_ROWS": 5_000_000,
+    # a Slack-compatible webhook that hears alerts fire and resolve (empty = none)
+    "ALERT_WEBHOOK_URL": "",
+    # sensitive features (a manifest's monitoring.sensitive) are stored as a keyed hash: the key,
+    # or a file holding it; empty = a random key kept in the instance folder. "encrypt" features
+    # need a Fernet key (or a file holding one) to be stored encrypted, else they are hashed too.
+    "LOG_HASH_KEY": "",
+    "LOG_HASH_KEY_FILE": "",
+    "LOG_ENCRYPTION_KEY": "",
+    "LOG_ENCRYPTION_KEY_FILE": "",
+    # a file whose existence says this server start has checked and upgraded the database, so
+    # later workers skip the check (gunicorn.conf.py sets it; empty = every process checks)
+    "DATABASE_PREPARED_FLAG": "",
 }
 
 

@@ -13,12 +13,14 @@ from flask import Flask, current_app
 from webapp.accounts.users import UserStore
 from webapp.serving.jobs.store import BatchJobs
 from webapp.serving.lifecycle.changes import Lifecycle
+from webapp.serving.monitored import Monitoring, build_monitoring
 from webapp.serving.runtimes.skops_types import parse_extension
 from webapp.serving.sandbox import TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
 from webapp.serving.service import ModelService, ServingOptions
 
 SERVICE, LIFECYCLE, USERS, JOBS = "podium.service", "podium.lifecycle", "podium.users", "podium.jobs"
+MONITORING = "podium.monitoring"
 
 
 def service() -> ModelService:
@@ -35,6 +37,18 @@ def users() -> UserStore:
 
 def jobs() -> BatchJobs:
     return cast(BatchJobs, current_app.extensions[JOBS])
+
+
+def monitoring() -> Monitoring | None:
+    """The prediction log, feedback and monitor of this worker; None when MONITORING is off."""
+    return cast("Monitoring | None", current_app.extensions[MONITORING])
+
+
+def start_background(app: Flask) -> None:
+    """Start loading the store and the monitoring threads (after the fork; idempotent)."""
+    app.extensions[SERVICE].start()
+    if app.extensions[MONITORING] is not None:
+        app.extensions[MONITORING].start()
 
 
 def init_extensions(app: Flask) -> None:
@@ -68,13 +82,14 @@ def init_extensions(app: Flask) -> None:
         cache_seconds=float(config["AUTH_CACHE_SECONDS"]),
         max_failures=int(config["AUTH_MAX_FAILURES"]),
         lockout_window=float(config["AUTH_LOCKOUT_WINDOW"]))
+    app.extensions[MONITORING] = watch = build_monitoring(config, app.instance_path, model_service)
     app.extensions[JOBS] = BatchJobs(
         os.path.join(app.instance_path, "jobs"), model_service,
         max_jobs=int(config["BATCH_MAX_JOBS"]), keep_seconds=float(config["BATCH_KEEP_SECONDS"]),
-        chunk_rows=int(config["BATCH_CHUNK_ROWS"]))
+        chunk_rows=int(config["BATCH_CHUNK_ROWS"]), log=watch.log.submit if watch else None)
 
     @app.before_request
     def start_loading() -> None:
         # gunicorn starts it in post_worker_init; any other server on its first request
         if app.config["BACKGROUND_LOADING"]:
-            model_service.start()
+            start_background(app)

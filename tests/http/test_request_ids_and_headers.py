@@ -27,6 +27,16 @@ def test_otherwise_one_is_generated(client, given):
     assert client.get("/healthz").headers["X-Request-ID"] != rid
 
 
+def test_podiums_own_id_is_unique_even_when_a_client_reuses_its_id(client):
+    answers = [client.get("/healthz", headers={"X-Request-ID": "reused"}) for _ in range(2)]
+    assert [a.headers["X-Request-ID"] for a in answers] == ["reused", "reused"]
+    own = [a.headers["X-Podium-Request-ID"] for a in answers]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in own)
+    assert own[0] != own[1]
+    plain = client.get("/healthz")
+    assert plain.headers["X-Request-ID"] == plain.headers["X-Podium-Request-ID"]
+
+
 def test_request_ids_on_errors_and_api_answers(client, user_headers):
     r = client.post("/api/v1/models/iris:predict", json={"instances": [IRIS_ROW]}, headers=user_headers)
     assert re.fullmatch(r"[0-9a-f]{32}", r.headers["X-Request-ID"])
@@ -65,9 +75,10 @@ def _log_lines(buffer: io.StringIO) -> list[dict]:
 def test_json_log_lines_carry_the_request_id(json_logs):
     app, buffer = json_logs
     client = app.test_client()
-    client.get("/api/log-something", headers={"X-Request-ID": "log-test-1"})
+    response = client.get("/api/log-something", headers={"X-Request-ID": "log-test-1"})
     (entry,) = [e for e in _log_lines(buffer) if e["logger"] == "webapp.test"]
-    assert entry["request_id"] == "log-test-1"
+    assert entry["request_id"] == response.headers["X-Podium-Request-ID"]
+    assert entry["client_request_id"] == "log-test-1"
     assert entry["message"] == "something happened for bob"
     assert entry["level"] == "WARNING"
 
@@ -80,7 +91,8 @@ def test_unexpected_errors_are_generic_and_logged_with_the_id(json_logs):
     message = assert_clean_error(r, 500, "Internal error")
     assert "secret" not in message
     assert "RuntimeError" not in r.get_data(as_text=True)
-    (entry,) = [e for e in _log_lines(buffer) if e.get("request_id") == "boom-1"]
+    (entry,) = [e for e in _log_lines(buffer) if e.get("client_request_id") == "boom-1"]
+    assert entry["request_id"] == r.headers["X-Podium-Request-ID"]
     assert "secret-internal-detail" in entry["exception"]
     page = client.get("/explode-page-does-not-exist")
     assert page.status_code == 404

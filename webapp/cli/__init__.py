@@ -1,4 +1,4 @@
-"""Operator tasks as `flask` commands, one group per area: models, demos, users."""
+"""Operator tasks as `flask` commands, one group per area: models, demos, users, db, monitor."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from webapp.cli.db import db_cli
     from webapp.cli.demos import demos_cli
     from webapp.cli.models import models_cli
+    from webapp.cli.monitor import monitor_cli
     from webapp.cli.users import users_cli
 
-    for group in (models_cli, demos_cli, users_cli):
+    for group in (models_cli, demos_cli, users_cli, db_cli, monitor_cli):
         app.cli.add_command(group)

@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 
 from webapp.extensions import service
 from webapp.http.predict import answered
+from webapp.serving.monitoring import metrics as monitor_metrics
 from webapp.serving.telemetry import metrics
 
 bp = Blueprint("metrics", __name__)
@@ -29,6 +30,7 @@ LATENCY = Histogram("podium_request_duration_seconds", "Time from request start 
 @bp.get("/metrics")
 def scrape():
     """Every live worker's samples (multiprocess mode under gunicorn), in Prometheus' text format."""
+    monitor_metrics.set_ready(service().ready())
     return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4")
 
 

@@ -1,16 +1,26 @@
 """The one prediction call as every HTTP adapter makes it: who asks, what they name, what answered.
 
 The answer is kept on the request (`g`) for the layers that report on it (metrics), so nobody has
-to read the served version back from a response header.
+to read the served version back from a response header. Each answer, and each failure once a
+version was chosen, is handed to the prediction log: a few microseconds here (a record of
+references and a queue append); the writer thread does the rest.
 """
 
 from __future__ import annotations
 
+import time
+
 from flask import g, request
 
-from webapp.extensions import service
+from webapp.extensions import monitoring, service
+from webapp.serving.errors import ServingError
+from webapp.serving.inputs import Images, Inputs
+from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.versions import parse_version
+from webapp.serving.monitored import CHOSEN_BY, Monitoring, answer_record, failure_record
 from webapp.serving.service import Answer, Decoder, Target
+
+SOURCES = (("/api/v1/", "v1"), ("/api/v2/", "v2"))
 
 
 def caller() -> str | None:
@@ -26,7 +36,8 @@ def target(name: str, version: str | int | None = None, label: str | None = None
 
 def predict(where: Target, decode: Decoder) -> Answer:
     """Resolve, decode inside the version's queue place, predict; the answer, also kept on `g`."""
-    answer = service().predict(where, decode)
+    watch = monitoring()
+    answer = service().predict(where, decode) if watch is None else _logged(watch, where, decode)
     g.podium_answer = answer
     return answer
 
@@ -34,3 +45,53 @@ def predict(where: Target, decode: Decoder) -> Answer:
 def answered() -> Answer | None:
     """The answer this request got, if it predicted."""
     return g.get("podium_answer")
+
+
+def _logged(watch: Monitoring, where: Target, decode: Decoder) -> Answer:
+    """Predict and hand the answer (or the failure, once a version was chosen) to the log."""
+    seen: list[ModelSpec | Inputs] = []
+
+    def decoding(spec: ModelSpec) -> Inputs:
+        seen.append(spec)
+        inputs = decode(spec)
+        seen.append(inputs)
+        return inputs
+
+    try:
+        answer = service().predict(where, decoding)
+    except ServingError as exc:
+        _failed(watch, where, seen, exc.status)
+        raise
+    except Exception:
+        _failed(watch, where, seen, 500)
+        raise
+    uploads = seen[1].images if isinstance(seen[1], Images) else None
+    watch.log.submit(answer_record(answer, g.request_id, _elapsed(), _source(), caller=_who(where),
+                                   client_request_id=g.client_request_id, uploads=uploads))
+    return answer
+
+
+def _failed(watch: Monitoring, where: Target, seen: list, status: int) -> None:
+    if not seen:  # refused before a version took it (unknown, loading, overloaded): metrics count it
+        return
+    chosen = "label" if where.label else CHOSEN_BY["version"] if where.version else "default"
+    watch.log.submit(failure_record(where.model, seen[0], g.request_id, _elapsed(), status, _source(),
+                                    chosen_by=chosen, caller=_who(where),
+                                    client_request_id=g.client_request_id))
+
+
+def _elapsed() -> float:
+    now = time.perf_counter()
+    return now - g.get("podium_started", now)
+
+
+def _source() -> str:
+    path = request.path
+    for prefix, name in SOURCES:
+        if path.startswith(prefix):
+            return name
+    return "page"
+
+
+def _who(where: Target) -> str | None:
+    return g.get("user") or where.caller

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify
 
 from webapp.extensions import service
 from webapp.http.auth import auth
+from webapp.serving.monitoring.metrics import set_ready
 from webapp.serving.telemetry import stats
 
 bp = Blueprint("ops", __name__)
@@ -26,6 +27,7 @@ def readyz():
     flag = current_app.config["DRAIN_FLAG"]
     draining = bool(flag) and os.path.exists(flag)
     ready = service().ready() and not draining
+    set_ready(ready)
     models = {name: {str(v): s.state.value for v, s in model.versions.items()}
               for name, model in service().models().items()}
     body = {"ready": ready, "models": models, **({"draining": True} if draining else {})}

@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.extensions import service
 from webapp.http.predict import predict as predict_once
 from webapp.pages.access import check_post, require_viewer, user_name
+from webapp.pages.monitoring_section import monitoring_context
 from webapp.serving.errors import InvalidInput, ModelUnavailable, PayloadTooLarge
 from webapp.serving.inputs import Images, Inputs, Rows
 from webapp.serving.inputs.images import example_png
@@ -20,7 +21,8 @@ from webapp.serving.models.versions import parse_version
 from webapp.serving.service import Answer, Target
 
 bp = Blueprint("models", __name__, url_prefix="/models")
-UPLOAD_ENDPOINTS = ("models.predict", "batch.create")
+UPLOAD_ENDPOINTS = {"models.predict": "error", "batch.create": "batch_error",
+                    "monitoring_pages.feedback": "feedback_error"}  # where each says "too large"
 TOO_LARGE = "The file is too large: the limit is {mb:g} MB."
 
 
@@ -57,7 +59,8 @@ def model_page(name: str, status: int = 200, shown: int | None = None, **extra: 
         version, extra["unavailable"] = None, exc.message
     context = {"view": model, "status": version, "spec": version.spec if version else None,
                "picked_version": picked_version, "picked_label": picked_label, "values": form_values(),
-               "max_bytes": current_app.config["MAX_CONTENT_LENGTH"], **extra}
+               "max_bytes": current_app.config["MAX_CONTENT_LENGTH"],
+               "monitoring": monitoring_context(name, version.version if version else None), **extra}
     template = "models/_result.html" if request.headers.get("X-Podium-Fetch") == "1" else "models/model.html"
     return render_template(template, **context), status
 
@@ -138,6 +141,6 @@ def guard():
         if request.endpoint not in UPLOAD_ENDPOINTS:
             raise
         name = (request.view_args or {}).get("name", "")
-        key = "batch_error" if request.endpoint == "batch.create" else "error"
-        return model_page(name, 413, picked=(None, None), **{key: too_large_message()})
+        return model_page(name, 413, picked=(None, None),
+                          **{UPLOAD_ENDPOINTS[request.endpoint]: too_large_message()})
     return None

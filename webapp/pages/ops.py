@@ -17,9 +17,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 
-from webapp.extensions import service
+from webapp.extensions import monitoring, service
+from webapp.http.monitoring import model_report
 from webapp.pages.access import check_post, current_user, login_needed
+from webapp.serving.errors import ServingError
 from webapp.serving.models.store import atomic_write_json
+from webapp.serving.monitored import Monitoring
+from webapp.serving.monitoring.metrics import set_ready
 from webapp.serving.service import ModelService
 from webapp.serving.telemetry import stats
 
@@ -34,10 +38,14 @@ def snapshot_dir() -> Path:
     return Path(current_app.instance_path) / "workers"
 
 
-def write_snapshot(model_service: ModelService, folder: Path) -> dict[str, Any]:
-    """This worker's process figures and per-version counters, written where other workers read."""
+def write_snapshot(model_service: ModelService, folder: Path, watch: Monitoring | None) -> dict[str, Any]:
+    """This worker's process figures, per-version counters and prediction log figures, written
+    where other workers read; it also refreshes the worker's readiness gauge."""
+    ready = model_service.ready()
+    set_ready(ready)
     doc = {"pid": os.getpid(), "time": time.time(), "process": stats.process_stats(),
-           "models": stats.model_stats(model_service)}
+           "models": stats.model_stats(model_service), "ready": ready,
+           "log": watch.log.stats() if watch is not None else None}
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / f"{os.getpid()}.json", doc)
     return doc
@@ -52,14 +60,14 @@ def start_snapshots(app: Flask) -> None:
         if pid in _writers:
             return
         with app.app_context():
-            model_service = service()
+            model_service, watch = service(), monitoring()
         folder = Path(app.instance_path) / "workers"
 
         def loop() -> None:
             while True:
                 # a full disk must not kill the worker; the page shows stale figures
                 with contextlib.suppress(OSError):
-                    write_snapshot(model_service, folder)
+                    write_snapshot(model_service, folder, watch)
                 time.sleep(SNAPSHOT_EVERY)
 
         _writers[pid] = threading.Thread(target=loop, name="podium-ops-snapshot", daemon=True)
@@ -84,11 +92,49 @@ def read_snapshots(folder: Path, own: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def overview() -> dict[str, Any]:
-    own = write_snapshot(service(), snapshot_dir())
+    own = write_snapshot(service(), snapshot_dir(), monitoring())
     workers = read_snapshots(snapshot_dir(), own)
     return {"answered_by": own["pid"], "time": own["time"], "ready": service().ready(),
             "system": stats.system_stats(str(service().store.root)), "workers": workers,
-            "models": totals(workers)}
+            "models": totals(workers), "log": log_totals(workers),
+            "monitoring": model_alerts() if monitoring() is not None else None}
+
+
+def log_totals(workers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The prediction log over every worker: queued, written, drops by reason, worst lag, database."""
+    logs = [w["log"] for w in workers if w.get("log")]
+    if not logs:
+        return None
+    dropped: dict[str, int] = {}
+    for one in logs:
+        for reason, count in one["dropped"].items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    failing = [one["database"] for one in logs if not one["database"]["ok"]]
+    return {"workers": len(logs), "queued": sum(one["queued"] for one in logs),
+            "written_rows": sum(one["written_rows"] for one in logs), "dropped": dropped,
+            "dropped_total": sum(dropped.values()), "lag_seconds": max(one["lag_seconds"] for one in logs),
+            "database": failing[0] if failing else logs[0]["database"],
+            "sample_rate": logs[0]["default_sample_rate"], "sample_rates": logs[0]["sample_rates"]}
+
+
+def model_alerts() -> dict[str, Any]:
+    """Per served model: when it was last computed and the alerts its summary raises."""
+    found: dict[str, Any] = {}
+    for name in sorted(service().models()):
+        try:
+            report = model_report(name)
+        except ServingError as exc:  # the database is down: say so, keep the rest of the page
+            found[name] = {"computed_at": None, "alerts": [], "error": exc.message}
+            continue
+        found[name] = {key: report[key] for key in ("computed_at", "alerts", "error")}
+        found[name]["drifted"] = _drifted(report["summary"])
+    return found
+
+
+def _drifted(summary: dict[str, Any] | None) -> list[str]:
+    versions = (summary or {}).get("versions") or {}
+    return sorted({f"v{v}: {name}" for v, r in versions.items()
+                   for name in ((r.get("drift") or {}).get("drifted_features") or [])})
 
 
 def totals(workers: list[dict[str, Any]]) -> dict[str, Any]:

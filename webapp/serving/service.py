@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from webapp.serving.boundary import Answer, Decoder, ModelStatus, Target
 from webapp.serving.errors import ModelNotFound, ModelUnavailable
 from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
@@ -91,6 +93,18 @@ class ModelService:
             finally:
                 lv.counters.record(time.perf_counter() - started, rows, ok)
         return Answer(values, served, chosen_by, batch)
+
+    def run_batch(self, model: str, version: int, batch: np.ndarray) -> np.ndarray:
+        """Run a ready batch on one AVAILABLE version, off the request path and uncounted.
+
+        For background work (the monitor's answers on reference rows, its calibration on held-out
+        rows): no queue place, no per-version counters, no request metrics, so it never shows up
+        as traffic. Raises ModelNotFound, or ModelUnavailable when the version cannot answer.
+        """
+        lv = self._lookup(self._model(model), version, None)
+        if not lv.ready:
+            raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}")
+        return lv.run(batch)
 
     def _resolve(self, target: Target) -> tuple[LoadedVersion, str]:
         model = self._model(target.model)

@@ -15,6 +15,7 @@ from webapp.api.openapi.common import (
     operation,
     version_param,
 )
+from webapp.api.openapi.monitoring import feedback_operation
 
 NUMBERS = {"type": "array", "description": "Rows: one list of numbers (or a nested image array) each"}
 VERSION_HEADER = {"X-Model-Version": {"required": True, "description": "The version that answered",
@@ -110,6 +111,7 @@ def paths() -> dict[str, Any]:
                 summary, {**ok(response, headers=VERSION_HEADER), **errors(400, 404, 413, 503)},
                 tags=["inference"], parameters=[*params, REQUEST_KEY], body={**body, "required": True},
                 op_id=f"{verb}{key}")}
+    out["/api/v1/models/{name}:feedback"] = feedback_operation("feedback")
     out["/api/v1/openapi.json"] = {"get": operation(
         "This document", ok({"type": "object"}), tags=["meta"], auth="none", op_id="openapiV1")}
     return out
@@ -120,10 +122,12 @@ def v1_document() -> dict[str, Any]:
         "Podium /api/v1 (TensorFlow Serving REST)",
         "TensorFlow Serving's REST API over Keras and scikit-learn models. Point a TF Serving client at "
         "`http://host/api`. Errors are `{\"error\": \"...\"}` with TF Serving's status codes. Every answer "
-        "to a prediction carries the serving version in `X-Model-Version`; send `X-Request-Key` to stay "
-        "on one side of a traffic split.",
+        "to a prediction carries the serving version in `X-Model-Version` and Podium's request id in "
+        "`X-Podium-Request-ID` (what `:feedback` names); send `X-Request-Key` to stay on one side of a "
+        "traffic split.",
         paths(),
         [{"name": "models", "description": "Status and metadata"},
          {"name": "inference", "description": "predict, classify, regress"},
+         {"name": "monitoring", "description": "Ground truth for logged predictions (a Podium extra)"},
          {"name": "meta", "description": "This document"}],
     )

@@ -18,6 +18,7 @@ from webapp.api.openapi.common import (
     operation,
     version_param,
 )
+from webapp.api.openapi.monitoring import v2_monitoring_paths
 from webapp.api.openapi.v2_lifecycle import lifecycle_paths
 
 DATATYPES = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -87,6 +88,7 @@ TAGS = [{"name": "health", "description": "Liveness and readiness"},
         {"name": "inference", "description": "infer (JSON or binary tensors)"},
         {"name": "repository", "description": "Model repository extension: index, load, unload"},
         {"name": "lifecycle", "description": "Admin: publish, labels, default, rollback, split, audit"},
+        {"name": "monitoring", "description": "Podium's: ground truth, drift, quality, A/B, export"},
         {"name": "meta", "description": "This document"}]
 
 
@@ -155,5 +157,5 @@ def v2_document() -> dict[str, Any]:
         "The Open Inference Protocol as KServe, Triton and MLServer speak it: point tritonclient at "
         "`host:port/api` or kserve's client at `http://host/api`. Errors are `{\"error\": \"...\"}`. "
         "The `/api/v2/repository/models/{name}/...` lifecycle routes need the admin role.",
-        {**data_plane_paths(), **lifecycle_paths(), **meta}, TAGS,
+        {**data_plane_paths(), **v2_monitoring_paths(), **lifecycle_paths(), **meta}, TAGS,
     )

@@ -1,4 +1,5 @@
-"""`/api/v1`: TensorFlow Serving's REST API (status, metadata, predict, classify, regress)."""
+"""`/api/v1`: TensorFlow Serving's REST API (status, metadata, predict, classify, regress), and
+Podium's `:feedback` for ground truth."""
 
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     api.add_resource(resources.ModelList, "/models", endpoint="models")
     api.add_resource(resources.ModelStatus, *_routes(model), endpoint="status")
     api.add_resource(resources.ModelMetadata, *[r + "/metadata" for r in _routes(model)], endpoint="metadata")
+    api.add_resource(resources.Feedback, model + ":feedback", endpoint="feedback")
     api.add_resource(resources.ModelVerb,
                      *[r + ":<any(predict,classify,regress):verb>" for r in _routes(model)], endpoint="verb")
 

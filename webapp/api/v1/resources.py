@@ -8,10 +8,12 @@ from flask_restful import Resource
 from webapp.extensions import service
 from webapp.http.auth import auth
 from webapp.http.jsonio import read_json_body, require_object
+from webapp.http.monitoring import record_truths
 from webapp.http.predict import predict, target
 from webapp.serving.errors import InvalidInput
 from webapp.serving.inputs import Inputs
 from webapp.serving.models.spec import ModelSpec
+from webapp.serving.monitoring import truths
 
 from . import codec, documents
 
@@ -61,6 +63,15 @@ class ModelVerb(Resource):
 
         answer = predict(target(name, version, label), decode)
         return codec.encode(answer, verb, columnar), 200, {"X-Model-Version": str(answer.version)}
+
+
+class Feedback(Resource):
+    """`:feedback` (a Podium extra): the true label or value of logged predictions, one or many."""
+
+    method_decorators = [auth.login_required]
+
+    def post(self, name: str):
+        return record_truths(name, truths.from_json(read_json_body()))
 
 
 def uploaded_files() -> list[bytes] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.api.v2 import monitoring
 from webapp.api.v2.views import bp
 
 __all__ = ["bp", "init_app"]
@@ -11,3 +12,4 @@ __all__ = ["bp", "init_app"]
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(monitoring.bp)

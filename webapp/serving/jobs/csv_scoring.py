@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ import numpy as np
 from webapp.serving.errors import InvalidInput
 from webapp.serving.inputs import Tensor
 from webapp.serving.models.spec import ModelSpec
+from webapp.serving.monitored import answer_record
+from webapp.serving.monitoring.records import PredictionRecord
 from webapp.serving.service import ModelService, Target
 
 MAX_LISTED_ERRORS = 100
 Line = tuple[int, list[str], str | None]  # (line number, cells, why it cannot be scored)
+Log = Callable[[PredictionRecord], bool]  # the prediction log's submit
 
 
 class RowError(ValueError):
@@ -28,9 +32,15 @@ class RowError(ValueError):
 
 
 def output_columns(spec: ModelSpec) -> list[str]:
+    """The answer's columns, `error`, and `request_id` (what feedback names a row's truth by)."""
     if spec.task == "classification":
-        return ["predicted_label", *(f"p_{label}" for label in spec.labels), "error"]
-    return ["prediction", "error"]
+        return ["predicted_label", *(f"p_{label}" for label in spec.labels), "error", "request_id"]
+    return ["prediction", "error", "request_id"]
+
+
+def row_request_id(job_id: str, line: int) -> str:
+    """A CSV row's request id in the prediction log: the job's id and the row's line number."""
+    return f"{job_id}-{line}"
 
 
 def feature_columns(spec: ModelSpec, header: list[str]) -> list[int]:
@@ -65,8 +75,11 @@ def parse_row(spec: ModelSpec, row: list[str], columns: list[int]) -> list[float
 
 
 def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chunk: list[Line],
-                writer: Any, state: dict[str, Any], caller: str | None) -> None:
-    """Score one chunk with one model call; write its rows in order, errors in place."""
+                writer: Any, state: dict[str, Any], caller: str | None, log: Log | None = None) -> None:
+    """Score one chunk with one model call; write its rows in order, errors in place.
+
+    The chunk's answer goes to the prediction log (`log`) as one record with a request id per row.
+    """
     parsed: list[list[float] | str] = []
     for _, cells, problem in chunk:
         try:
@@ -77,17 +90,23 @@ def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chun
     outputs: Iterator[list[str]] = iter(())
     if good:
         batch = Tensor(np.asarray(good, dtype=np.float32))
+        started = time.perf_counter()
         answer = service.predict(Target(spec.name, spec.version, caller=caller), lambda _: batch)
         outputs = format_values(spec, answer.values)
-    blank = [""] * (len(output_columns(spec)) - 1)
+        if log is not None:
+            ids = [row_request_id(state["id"], line) for (line, _, _), item in zip(chunk, parsed, strict=True)
+                   if not isinstance(item, str)]
+            log(answer_record(answer, ids[0], time.perf_counter() - started, "csv", caller=caller,
+                              row_ids=ids))
+    blank = [""] * (len(output_columns(spec)) - 2)
     for (line, cells, _), item in zip(chunk, parsed, strict=True):
         if isinstance(item, str):
-            writer.writerow([*cells, *blank, f"line {line}: {item}"])
+            writer.writerow([*cells, *blank, f"line {line}: {item}", ""])
             state["rows_failed"] += 1
             if len(state["errors"]) < MAX_LISTED_ERRORS:
                 state["errors"].append({"line": line, "message": item})
         else:
-            writer.writerow([*cells, *next(outputs), ""])
+            writer.writerow([*cells, *next(outputs), "", row_request_id(state["id"], line)])
     state["rows_done"] += len(chunk)
 
 

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from webapp.serving.errors import InvalidInput, JobNotFound, Overloaded, ServingError
-from webapp.serving.jobs.csv_scoring import chunks, feature_columns, output_columns, read_header, score_chunk
+from webapp.serving.jobs.csv_scoring import (
+    Log,
+    chunks,
+    feature_columns,
+    output_columns,
+    read_header,
+    score_chunk,
+)
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.store import atomic_write_json
 from webapp.serving.service import ModelService, Target
@@ -37,9 +44,10 @@ class BatchJobs:
     """Create, run, report on and clean CSV scoring jobs under `root`."""
 
     def __init__(self, root: str | os.PathLike[str], service: ModelService, max_jobs: int = 20,
-                 keep_seconds: float = 3600.0, chunk_rows: int = 2000) -> None:
+                 keep_seconds: float = 3600.0, chunk_rows: int = 2000, log: Log | None = None) -> None:
         self.root = Path(root)
         self.service = service
+        self.log = log  # the prediction log's submit: every scored chunk is logged
         self.max_jobs, self.keep_seconds = max_jobs, keep_seconds
         self.chunk_rows = max(1, min(chunk_rows, service.options.max_batch_rows))
 
@@ -135,7 +143,7 @@ class BatchJobs:
                 header = next(reader)
                 writer.writerow([*header, *output_columns(spec)])
                 for chunk in chunks(reader, self.chunk_rows, len(header)):
-                    score_chunk(self.service, spec, columns, chunk, writer, state, caller)
+                    score_chunk(self.service, spec, columns, chunk, writer, state, caller, self.log)
                     atomic_write_json(folder / PROGRESS, {**state, "updated": time.time()})
             os.replace(tmp, folder / OUTPUT)
             state.update(state="done", rows_total=state["rows_done"])

@@ -7,20 +7,25 @@ per start (the `flask db upgrade`-style command, or gunicorn's master before for
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
 from .alerts import AlertThresholds, model_alerts, process_alerts
-from .database import LogDatabase, open_database
+from .database import LogDatabase, default_url, describe_error, open_database
 from .feedback import Feedback
 from .job import MonitorJob
 from .migrate import is_at_head, upgrade
 from .monitor import Monitor, Sources
 from .notify import WebhookNotifier
-from .privacy import protector_from_environment
+from .privacy import ENCRYPTION_KEY_ENV, HASH_KEY_ENV, protector_from_environment
 from .records import Sampler
 from .writer import PredictionLog
 
@@ -29,10 +34,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MonitoringSettings:
-    """Proposed `PODIUM_*` settings (defaults in parentheses in webapp/config.py terms)."""
+    """What `webapp/config.py` says (setting names in the comments, `PODIUM_` in the environment)."""
 
     instance_path: str
-    database_url: str | None = None  # LOG_DATABASE_URL: PostgreSQL; else SQLite in the instance
+    database_url: str | None = None  # DATABASE_URL: PostgreSQL; else SQLite in the instance folder
     sample_rate: float = 1.0  # LOG_SAMPLE_RATE
     sample_rates: dict[str, float] = field(default_factory=dict)  # LOG_SAMPLE_RATES {"iris": 0.1}
     queue_size: int = 10_000  # LOG_QUEUE_SIZE, records per worker
@@ -40,15 +45,35 @@ class MonitoringSettings:
     retention_days: float | None = 30.0  # LOG_RETENTION_DAYS
     retention_rows: int | None = 5_000_000  # LOG_RETENTION_ROWS
     webhook_url: str | None = None  # ALERT_WEBHOOK_URL (Slack-compatible)
+    hash_key: str | None = None  # LOG_HASH_KEY (else a key file made in the instance folder)
+    encryption_key: str | None = None  # LOG_ENCRYPTION_KEY (a Fernet key), for "encrypt" features
+
+    def environ(self) -> dict[str, str]:
+        """The keys as `privacy.protector_from_environment` reads them."""
+        return {HASH_KEY_ENV: self.hash_key or "", ENCRYPTION_KEY_ENV: self.encryption_key or ""}
+
+
+LOCK_FILE = "database.lock"
 
 
 def prepare(settings: MonitoringSettings) -> str | None:
-    """Check the SQLite file, bring the schema to head; once per start, before the workers."""
-    db = open_database(settings.database_url, settings.instance_path)
+    """Check the SQLite file, bring the schema to head; once per start, before the workers.
+
+    Processes that start together take turns (a lock file in the instance folder; PostgreSQL
+    also takes an advisory lock, for instances that share one database), so only the first
+    upgrades and the others find the schema at head.
+    """
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(settings.instance_path) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        return upgrade(db)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        db = open_database(settings.database_url, settings.instance_path)
+        try:
+            return upgrade(db)
+        finally:
+            db.dispose()
     finally:
-        db.dispose()
+        os.close(fd)  # closing releases the lock
 
 
 @dataclass
@@ -85,23 +110,42 @@ def _process_check(plog: PredictionLog, notifier: WebhookNotifier,
     return check
 
 
+def _check_schema(db: LogDatabase) -> None:
+    """Say at start when log writes will fail: schema behind, or the database not answering."""
+    try:
+        at_head = is_at_head(db)
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        log.error("The prediction log's database does not answer (%s); predictions are served, "
+                  "log writes are dropped and counted until it does", describe_error(exc))
+        return
+    if not at_head:
+        log.error("The prediction log's schema is not at head: run the database upgrade command; "
+                  "log writes fail and are counted until then")
+
+
+def _leader_lock(settings: MonitoringSettings) -> Path:
+    """One scheduled round per database: beside a SQLite file, else in the instance folder."""
+    url = make_url(settings.database_url or default_url(settings.instance_path))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(f"{url.database}.monitor.lock")
+    return Path(settings.instance_path) / "monitor.lock"
+
+
 def create_monitoring(settings: MonitoringSettings, sources: Sources, models: Callable[[], list[str]],
                       ready: Callable[[], bool] | None = None) -> Monitoring:
     """Everything for one worker; logging is disabled (writes dropped, counted) off-head schemas."""
     db = open_database(settings.database_url, settings.instance_path, check_file=False)
-    if not is_at_head(db):
-        log.error("The prediction log's schema is not at head: run the database upgrade command; "
-                  "log writes fail and are counted until then")
+    _check_schema(db)
     sampler = Sampler(settings.sample_rate, settings.sample_rates)
-    plog = PredictionLog(db, protector_from_environment(settings.instance_path), sampler,
-                         max_queue=settings.queue_size)
+    protector = protector_from_environment(settings.instance_path, settings.environ())
+    plog = PredictionLog(db, protector, sampler, max_queue=settings.queue_size)
     monitor = Monitor(db, sources)
     notifier = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
     retention: dict[str, Any] = {"max_age_s": settings.retention_days * 86400
                                  if settings.retention_days else None,
                                  "max_rows": settings.retention_rows}
-    job = MonitorJob(monitor, models, settings.interval_s,
-                     lock_path=Path(settings.instance_path) / "monitor.lock", retention=retention)
+    job = MonitorJob(monitor, models, settings.interval_s, lock_path=_leader_lock(settings),
+                     retention=retention)
     if notifier is not None:
         thresholds = AlertThresholds()
         job.listeners.append(lambda model, summary: notifier.update(model, model_alerts(summary, thresholds)))

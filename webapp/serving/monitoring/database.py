@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from webapp.serving.errors import ServingError
 
 log = logging.getLogger(__name__)
-DEFAULT_FILE = "prediction-log.sqlite3"
+DEFAULT_FILE = "podium.sqlite3"  # one database for Podium's shared state (the log first)
 T = TypeVar("T")
 
 
@@ -103,17 +103,18 @@ def open_database(url: str | None, instance_path: str | Path, busy_timeout_s: fl
     A SQLite file that is not a readable database is moved aside (with a log line) and a new one
     started; pass `check_file=False` in processes that are not the one preparing the database.
     """
-    url = url or default_url(instance_path)
-    parsed = make_url(url)
+    parsed = make_url(url or default_url(instance_path))
+    if parsed.drivername in ("postgresql", "postgres"):  # a plain URL means the driver installed here
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
+        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=2,
                                   connect_args={"connect_timeout": 5})
         return LogDatabase(engine)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if check_file:
             move_aside_if_corrupt(Path(parsed.database))
-    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_s})
+    engine = sa.create_engine(parsed, connect_args={"timeout": busy_timeout_s})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     return LogDatabase(engine)
 

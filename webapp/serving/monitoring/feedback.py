@@ -23,6 +23,10 @@ from .tables import ground_truth, model_versions, predictions
 MAX_ITEMS = 10_000
 
 
+class Text(str):
+    """A truth read from a CSV cell: a regressor takes it as a number when it parses as one."""
+
+
 @dataclass(frozen=True)
 class Logged:
     version: int
@@ -45,11 +49,21 @@ def _check_items(items: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _number(text: str) -> float | str:
+    """A CSV cell as a number when it is one (a regressor's truth arrives as text)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _one_value(task: str, labels: list[str], value: Any, where: str) -> tuple[str | None, float | None]:
     """A truth as (label, value) columns; raises InvalidInput naming what is wrong."""
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{where}: {value!r} is not a valid truth")
     if task == "regression":
+        if isinstance(value, Text):
+            value = _number(value)
         if not isinstance(value, int | float) or not math.isfinite(value):
             raise InvalidInput(f"{where}: a regressor's truth must be a finite number, got {value!r}")
         return None, float(value)

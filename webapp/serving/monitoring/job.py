@@ -42,6 +42,8 @@ class MonitorJob:
         self.last_run: float | None = None
         self._wake, self._stop = threading.Event(), threading.Event()
         self._run_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: set[str] = set()
         self._lock_fd: int | None = None
         self._thread: threading.Thread | None = None
 
@@ -59,9 +61,20 @@ class MonitorJob:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def request(self) -> None:
-        """Ask for a round soon, without waiting for it (a page's "recompute" button)."""
+    def request(self, model: str | None = None) -> None:
+        """Ask for a round soon (every model, or one), without waiting for it (a page's button).
+
+        The worker that hears the request computes it even when another worker holds the
+        schedule, so an on-demand round never waits for the next scheduled one.
+        """
+        with self._pending_lock:
+            self._pending.add(model or "*")
         self._wake.set()
+
+    def _take_pending(self) -> set[str]:
+        with self._pending_lock:
+            pending, self._pending = self._pending, set()
+        return pending
 
     def run_once(self, model: str | None = None) -> dict[str, dict[str, Any]]:
         """Compute now on the calling thread (CLI, tests); returns the summaries by model."""
@@ -130,8 +143,12 @@ class MonitorJob:
             self._wake.clear()
             if self._stop.is_set():
                 break
+            pending = self._take_pending()
             try:
-                if self._leader():
+                if "*" in pending or self._leader():
                     self.run_once()
+                else:
+                    for model in sorted(pending):
+                        self.run_once(model)
             except Exception:  # keep the schedule whatever one round hit
                 log.exception("A monitoring round failed")

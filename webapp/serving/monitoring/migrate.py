@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from .database import LogDatabase
 
 SCRIPTS = Path(__file__).with_name("migrations")
+ADVISORY_LOCK = 0x506F6469756D  # "Podium": the key every instance locks while it upgrades
 
 
 def _config(conn: sa.Connection | None = None) -> Config:
@@ -46,6 +47,8 @@ def is_at_head(db: LogDatabase) -> bool:
 def upgrade(db: LogDatabase, revision: str = "head") -> str | None:
     """Bring the schema to `revision` in one transaction (existing rows stay); returns the new one."""
     with db.engine.begin() as conn:
+        if db.dialect == "postgresql":  # instances sharing one database upgrade one at a time
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
         command.upgrade(_config(conn), revision)
     return current(db)
 

@@ -23,6 +23,7 @@ from .quality import classifier_quality, regressor_quality
 from .rows import IMAGE_STATS
 from .settings import MonitoringSpec, monitoring_spec
 from .tables import monitor_results
+from .timeline import timeline
 from .window import LoggedRow, recent
 
 Sources = Callable[[str], dict[int, VersionSource]]
@@ -100,7 +101,7 @@ class Monitor:
         prep = self._prepare(source)
         estimated = {"accuracy": None, "reason": prep.calibration_problem}
         if prep.calibrator is not None:
-            estimated = prep.calibrator.estimate(np.array([r.confidence for r in served
+            estimated = prep.calibrator.estimate(np.array([r.confidence for r in reversed(served)
                                                            if r.confidence is not None]), chunks=10)
         requests = [r for r in rows if r.row_index == 0]
         latencies = [r.latency_s for r in requests]
@@ -113,6 +114,7 @@ class Monitor:
             "reference": {"source": prep.reference_source, "rows": prep.reference_rows},
             "drift": _drift(source, mon, prep, served),
             "prediction_drift": _prediction_drift(source, mon, prep, served),
+            "timeline": timeline(rows, now, spec.task == "classification"),
             "window": {"since": since, "hours": mon.drift.window_hours, "max_rows": mon.drift.max_rows},
         }
         return result, rows

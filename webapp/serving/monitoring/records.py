@@ -39,6 +39,7 @@ class PredictionRecord:
     logged_at: float = field(default_factory=time.time)
     sample_rate: float = 1.0  # set by the log when it keeps the record
     extra: dict[str, Any] | None = None
+    row_ids: list[str] | None = None  # one request id per row (CSV job rows), else request_id for all
 
 
 def sample_fraction(request_id: str) -> float:

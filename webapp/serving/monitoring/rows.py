@@ -37,16 +37,19 @@ def _finite(value: float) -> float | None:
 
 def _short(value: float) -> float | None:
     """A float32 input as its shortest faithful decimal (5.1, not float64's 5.0999999046325684)."""
-    return float(str(np.float32(value))) if math.isfinite(value) else None
+    return float(str(_F32(value))) if math.isfinite(value) else None
+
+
+_F32 = np.float32
 
 
 def _tabular(spec: ModelSpec, mon: MonitoringSpec, row: np.ndarray,
              protector: Protector) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in zip(spec.feature_names, row.tolist(), strict=False):
-        out[name] = protector.protect(value, mon.sensitive_mode, spec.name) \
-            if name in mon.sensitive else _short(value)
-    return out
+    names, values = spec.feature_names, row.tolist()
+    if not mon.sensitive:
+        return {name: _short(value) for name, value in zip(names, values, strict=False)}
+    return {name: protector.protect(value, mon.sensitive_mode, spec.name) if name in mon.sensitive
+            else _short(value) for name, value in zip(names, values, strict=False)}
 
 
 def _image(spec: ModelSpec, mon: MonitoringSpec, tensor: np.ndarray,
@@ -77,11 +80,12 @@ def _outputs(spec: ModelSpec | None, out: np.ndarray | None, i: int) -> dict[str
     if spec is None or out is None or i >= len(out):
         return {}
     if spec.task == "classification":
-        probs = [_finite(round(float(p), 6)) for p in np.asarray(out[i]).ravel()]
-        top = int(np.argmax(out[i]))
+        values = out[i].ravel().tolist()
+        probs = [_finite(round(p, 6)) for p in values]
+        top = values.index(max(values))
         return {"label": spec.labels[top] if top < len(spec.labels) else str(top),
                 "confidence": probs[top], "probabilities": probs}
-    return {"value": _finite(float(np.asarray(out[i]).ravel()[0]))}
+    return {"value": _finite(float(out[i].ravel()[0]))}
 
 
 def _count(rec: PredictionRecord) -> int:
@@ -91,18 +95,38 @@ def _count(rec: PredictionRecord) -> int:
     return 1  # a failed request still leaves one row (status, latency, who asked)
 
 
+_parsed: dict[int, tuple[ModelSpec, MonitoringSpec]] = {}
+
+
+def cached_monitoring_spec(spec: ModelSpec) -> MonitoringSpec:
+    """A version's monitoring object, parsed once per spec (the writer meets the same few specs)."""
+    found = _parsed.get(id(spec))
+    if found is None or found[0] is not spec:
+        if len(_parsed) > 256:  # versions come and go: keep the cache small
+            _parsed.clear()
+        found = _parsed[id(spec)] = (spec, monitoring_spec(spec))
+    return found[1]
+
+
 def to_rows(rec: PredictionRecord, protector: Protector) -> list[dict[str, Any]]:
-    """The log rows for one record, ready for `prediction_log.insert()`."""
+    """The log rows for one record, ready for `prediction_log.insert()`.
+
+    Rows share the record's request id (row_index 0, 1, ...) unless the record names one id per
+    row (a CSV job's rows): then each row is a request of its own, row_index 0.
+    """
     common = {"request_id": rec.request_id[:128], "client_request_id": (rec.client_request_id or None),
               "logged_at": rec.logged_at, "model": rec.model, "version": rec.version,
               "chosen_by": rec.chosen_by, "caller": rec.caller and rec.caller[:128],
               "source": rec.source, "status": rec.status, "latency_s": rec.latency_s,
               "sample_rate": rec.sample_rate}
-    mon = monitoring_spec(rec.spec) if rec.spec is not None else None
+    mon = cached_monitoring_spec(rec.spec) if rec.spec is not None else None
+    ids = rec.row_ids
     rows = []
     for i in range(_count(rec)):
         row = {**common, "row_index": i, "inputs": _inputs(rec, mon, i, protector), "label": None,
                "confidence": None, "probabilities": None, "value": None}
+        if ids is not None:
+            row["request_id"], row["row_index"] = ids[i][:128], 0
         row.update(_outputs(rec.spec, rec.outputs, i))
         rows.append(row)
     return rows
@@ -113,5 +137,5 @@ def version_row(spec: ModelSpec, now: float) -> dict[str, Any]:
     held = {k: v for k, v in spec.metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     return {"model": spec.name, "version": spec.version, "task": spec.task,
             "labels": list(spec.labels), "features": spec.feature_names if spec.image is None
-            else list(IMAGE_STATS), "sensitive": sorted(monitoring_spec(spec).sensitive),
+            else list(IMAGE_STATS), "sensitive": sorted(cached_monitoring_spec(spec).sensitive),
             "heldout_metrics": held, "first_seen": now}

@@ -25,6 +25,7 @@ class LoggedRow:
     value: float | None
     truth_label: str | None
     truth_value: float | None
+    logged_at: float = 0.0
 
     @property
     def labelled(self) -> bool:
@@ -36,7 +37,7 @@ def recent(conn: sa.Connection, model: str, version: int, since: float, limit: i
     p, g = predictions.c, ground_truth.c
     query = (sa.select(p.request_id, p.row_index, p.version, p.chosen_by, p.status, p.latency_s,
                        p.inputs, p.label, p.confidence, p.probabilities, p.value,
-                       g.label.label("truth_label"), g.value.label("truth_value"))
+                       g.label.label("truth_label"), g.value.label("truth_value"), p.logged_at)
              .select_from(predictions.outerjoin(ground_truth, sa.and_(
                  g.request_id == p.request_id, g.row_index == p.row_index)))
              .where(p.model == model, p.version == version, p.logged_at >= since)

@@ -16,11 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import metrics
+from .bulk import insert_rows
 from .database import LogDatabase, insert_ignoring_duplicates
 from .privacy import Protector
 from .records import PredictionRecord, Sampler
 from .rows import to_rows, version_row
-from .tables import model_versions, predictions
+from .tables import model_versions
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class PredictionLog:
     def submit(self, record: PredictionRecord) -> bool:
         """Queue a record if its model's sampling keeps it; False when sampled out or dropped."""
         rate = self.sampler.rate(record.model)
-        if rate < 1.0 and not self.sampler.keep(record.request_id, record.model):
+        if rate < 1.0 and not self._sampled(record):
             return False
         queue = self._queue
         if len(queue) >= self.max_queue or self._closing:
@@ -56,6 +57,19 @@ class PredictionLog:
         queue.append(record)
         if len(queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
+        return True
+
+    def _sampled(self, record: PredictionRecord) -> bool:
+        """Whether a record stays in the sample; one with an id per row keeps only its kept rows."""
+        if record.row_ids is None:
+            return self.sampler.keep(record.request_id, record.model)
+        kept = [i for i, rid in enumerate(record.row_ids) if self.sampler.keep(rid, record.model)]
+        if not kept:
+            return False
+        if len(kept) < len(record.row_ids):
+            record.row_ids = [record.row_ids[i] for i in kept]
+            record.inputs = record.inputs[kept] if record.inputs is not None else None
+            record.outputs = record.outputs[kept] if record.outputs is not None else None
         return True
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -148,7 +162,7 @@ class PredictionLog:
         if versions:
             unique = list({(v["model"], v["version"]): v for v in versions}.values())
             conn.execute(insert_ignoring_duplicates(self.db, model_versions), unique)
-        conn.execute(insert_ignoring_duplicates(self.db, predictions), rows)
+        insert_rows(conn, rows)
 
     def _dropped(self, reason: str, records: int) -> None:
         with self._counts_lock:

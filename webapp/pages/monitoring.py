@@ -1,0 +1,46 @@
+"""What people do in a model page's Monitoring section: send ground truth as CSV, download the log,
+ask for a recompute (the section itself: `monitoring_section.py`)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+
+from webapp.http.monitoring import export_response, record_truths, request_round
+from webapp.pages.access import admin_required, current_user, login_needed
+from webapp.pages.models import guard, model_page, selection
+from webapp.serving.errors import InvalidInput, ServingError
+from webapp.serving.monitoring import truths
+
+bp = Blueprint("monitoring_pages", __name__, url_prefix="/models")
+bp.before_request(guard)
+
+
+@bp.post("/<name>/feedback")
+def feedback(name: str):
+    """A CSV of request ids and truths, from a logged-in person."""
+    if current_user() is None:
+        return login_needed()
+    upload = request.files.get("truths")
+    picked = selection(request.form)
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput("Choose a CSV file with request_id and truth columns first.")
+        counts = record_truths(name, truths.from_csv(upload.stream))
+    except ServingError as exc:
+        return model_page(name, exc.status, picked=picked, feedback_error=exc.message)
+    message = f"Recorded {counts['recorded']} truths ({counts['unchanged']} were already known)."
+    return model_page(name, picked=picked, feedback_message=message)
+
+
+@bp.post("/<name>/monitoring")
+def recompute(name: str):
+    request_round(name)
+    flash("Recomputing drift and quality now; reload the page in a few seconds.", "ok")
+    picked = {k: v for k in ("version", "label") if (v := request.form.get(k, "").strip())}
+    return redirect(url_for("models.show", name=name, **picked) + "#monitoring", code=303)
+
+
+@bp.get("/<name>/log.<any(csv, parquet):fmt>")
+@admin_required
+def export(name: str, fmt: str):
+    return export_response(name, fmt)
