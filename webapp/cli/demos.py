@@ -18,7 +18,7 @@ demos_cli = AppGroup("demos", help="Build the demo models and replay traffic aga
 @demos_cli.command("train")
 @click.option("--only", multiple=True, help="Train only these demo models.")
 def demos_train(only: tuple[str, ...]) -> None:
-    """Train and publish the demo models the store lacks (iris, diabetes, digits, wine)."""
+    """Train and publish the demo models the store lacks (iris, diabetes, digits, wine, movies, helpdesk)."""
     published = train_demos(current_app.config["MODEL_STORE"], set(only) or None)
     click.echo("Published: " + (", ".join(published) if published else "nothing (all present)"))
 

@@ -1,7 +1,9 @@
 """Train the demo models from data that ships inside scikit-learn, deterministically.
 
 iris (two scikit-learn versions), diabetes (scikit-learn regressor), digits (Keras CNN on 8x8
-images) and wine (Keras MLP): both frameworks serve both kinds of input from day one.
+images) and wine (Keras MLP): both frameworks serve both kinds of input from day one. movies (a
+recommender, three methods as three versions, `recommender.py`) and helpdesk (a retrieval chat over
+the project's own docs, `chat.py`) are the two kinds that take no tensor.
 Each version carries held-out rows (`heldout.json`) so later checks can compare call paths.
 """
 
@@ -13,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from webapp.demos import chat, recommender
 from webapp.demos.building import HELDOUT
 from webapp.demos.keras_models import digits_v1, wine_v1
 from webapp.demos.sklearn_models import diabetes_v1, iris_v1, iris_v2
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 DEMOS: dict[tuple[str, int], Callable[[Path], None]] = {
     ("iris", 1): iris_v1, ("iris", 2): iris_v2, ("diabetes", 1): diabetes_v1,
     ("digits", 1): digits_v1, ("wine", 1): wine_v1,
+    **recommender.DEMOS, **chat.DEMOS,  # the film recommender (3 methods) and the helpdesk chat
 }
 
 

@@ -35,7 +35,7 @@ def scrape():
 
 
 def _protocol(path: str) -> str:
-    for prefix, name in (("/api/v1/", "v1"), ("/api/v2/", "v2"), ("/api/", "api")):
+    for prefix, name in (("/api/v1/", "v1"), ("/api/v2/", "v2"), ("/api/", "api"), ("/openai/", "openai")):
         if path.startswith(prefix):
             return name
     return "pages"

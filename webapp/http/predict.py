@@ -20,7 +20,7 @@ from webapp.serving.models.versions import parse_version
 from webapp.serving.monitored import CHOSEN_BY, Monitoring, answer_record, failure_record
 from webapp.serving.service import Answer, Decoder, Target
 
-SOURCES = (("/api/v1/", "v1"), ("/api/v2/", "v2"))
+SOURCES = (("/api/v1/", "v1"), ("/api/v2/", "v2"), ("/openai/", "openai"))
 
 
 def caller() -> str | None:
@@ -65,6 +65,8 @@ def _logged(watch: Monitoring, where: Target, decode: Decoder) -> Answer:
     except Exception:
         _failed(watch, where, seen, 500)
         raise
+    if answer.batch is None:  # a recommender or chat: the log holds tensor rows only (not yet these)
+        return answer
     uploads = seen[1].images if isinstance(seen[1], Images) else None
     watch.log.submit(answer_record(answer, g.request_id, _elapsed(), _source(), caller=_who(where),
                                    client_request_id=g.client_request_id, uploads=uploads))

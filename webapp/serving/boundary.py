@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -14,7 +14,18 @@ from webapp.serving.loaded import ServedVersion, VersionStatus
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.versions import labels_of
 
-Decoder = Callable[[ModelSpec], Inputs]
+
+@runtime_checkable
+class Question(Protocol):
+    """A call to a model kind that takes no tensor (a recommender, a chat): what a decoder returns for
+    one. `task` names the kind it is for; `ask` runs it on the version's loaded backend."""
+
+    task: str
+
+    def ask(self, backend: Any) -> Any: ...
+
+
+Decoder = Callable[[ModelSpec], "Inputs | Question"]
 
 
 @dataclass(frozen=True)
@@ -32,13 +43,14 @@ class Answer:
     """A model's answer: probabilities (classifier) or values (regressor), and what answered.
 
     `chosen_by` says how the version was picked: "version", "label", "split" or "default";
-    `batch` is the input as the model saw it (after image preprocessing).
+    `batch` is the input as the model saw it (after image preprocessing). For a recommender or a
+    chat, `values` is what its `Question` answered and `batch` is None.
     """
 
-    values: np.ndarray
+    values: Any
     served: ServedVersion
     chosen_by: str
-    batch: np.ndarray
+    batch: np.ndarray | None
 
     @property
     def version(self) -> int:

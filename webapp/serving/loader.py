@@ -151,7 +151,9 @@ def load_version(name: str, number: int, path: Path, options: LoadOptions) -> Lo
         lv.reason = exc.message if isinstance(exc, ServingError) else f"{type(exc).__name__}: {exc}"
         log.warning("Model %s version %s failed to load: %s", name, number, lv.reason)
         return lv
-    lv.scheduler = Scheduler(name, number, runtime.run, options.policy.override(spec.raw))
+    # a recommender or chat takes no batch: its scheduler only keeps the queue places
+    call = getattr(runtime, "run", _no_batches)
+    lv.scheduler = Scheduler(name, number, call, options.policy.override(spec.raw))
     lv.served = ServedVersion(name, number, spec, runtime.path)
     metrics.set_loaded(name, number, runtime.path, True)
     lv.state, lv.loaded_at = State.AVAILABLE, time.time()
@@ -159,6 +161,10 @@ def load_version(name: str, number: int, path: Path, options: LoadOptions) -> Lo
     lv.artifact_bytes = spec.artifact_path.stat().st_size
     log.info("Loaded %s version %s in %.2fs (%s)", name, number, lv.load_seconds, runtime.path)
     return lv
+
+
+def _no_batches(batch: object) -> object:
+    raise TypeError("this model kind takes no tensor batch")
 
 
 def note_operator_types(lv: LoadedVersion, store_root: Path) -> None:

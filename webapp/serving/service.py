@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from webapp.serving.boundary import Answer, Decoder, ModelStatus, Target
-from webapp.serving.errors import ModelNotFound, ModelUnavailable
+from webapp.serving.boundary import Answer, Decoder, ModelStatus, Question, Target
+from webapp.serving.errors import InvalidInput, ModelNotFound, ModelUnavailable
 from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
 from webapp.serving.loaded import LoadedVersion, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
+from webapp.serving.models.spec import KIND_TASKS, ModelSpec
 from webapp.serving.models.store import ModelStore
 from webapp.serving.models.versions import choose_split_version, labels_of
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
 
-__all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "ServingOptions", "Target"]
+__all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "Question", "ServingOptions", "Target"]
 
 @dataclass(frozen=True)
 class ServingOptions:
@@ -86,9 +87,13 @@ class ModelService:
         with scheduler.slot():  # a full queue refuses before the body is decoded
             started, ok, rows = time.perf_counter(), False, 0
             try:
-                batch = to_batch(served.spec, decode(served.spec), self.limits)
-                rows = len(batch)
-                values = scheduler.answer(batch)
+                inputs = decode(served.spec)
+                if served.spec.task in KIND_TASKS.values():
+                    values, batch, rows = ask(served.spec, inputs, lv.runtime), None, 1
+                else:
+                    batch = to_batch(served.spec, inputs, self.limits)
+                    rows = len(batch)
+                    values = scheduler.answer(batch)
                 ok = True
             finally:
                 lv.counters.record(time.perf_counter() - started, rows, ok)
@@ -172,6 +177,13 @@ class ModelService:
         if lv is None:
             raise ModelNotFound(model.name, version)
         return lv
+
+
+def ask(spec: ModelSpec, question: object, backend: object) -> object:
+    """Run a recommender's or chat's question; one meant for another kind is the caller's mistake."""
+    if not isinstance(question, Question) or question.task != spec.task:
+        raise InvalidInput(f"Model {spec.name} is a {spec.task} model: this call cannot ask it")
+    return question.ask(backend)
 
 
 def _ready(model: Model) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 from webapp.serving.acceleration.convert import ARTIFACTS, CACHE, NATIVE_LOADED, VERDICT, source_stamp
 from webapp.serving.errors import InvalidInput
-from webapp.serving.models.spec import MANIFEST, ModelSpec
+from webapp.serving.models.spec import KIND_TASKS, MANIFEST, ModelSpec
 from webapp.serving.runtimes import Runtime, check_artifact, load_runtime
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits, run_module
 
@@ -164,6 +164,8 @@ def load(spec: ModelSpec, *, trusted: bool, threads: int, enabled: bool = True,
     """(runtime, acceleration summary) for a version; raises what the native loader raises, and
     InvalidInput when the sandboxed converter refused the artifact or died loading it."""
     check_artifact(spec.artifact, spec.artifact_path, extension)  # no child for what fails here
+    if spec.task in KIND_TASKS.values():  # arrays and JSON read without pickle: no fast form, no child
+        return load_runtime(spec), summary({"reason": f"a {spec.task} model has no converted form"}, "native")
     if not enabled:
         verdict: dict[str, Any] = {"reason": "acceleration is off (PODIUM_ACCELERATE)"}
     elif spec.raw.get("accelerate") is False:

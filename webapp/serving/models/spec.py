@@ -10,8 +10,11 @@ from typing import Any
 
 from webapp.serving.errors import InvalidInput
 
-FRAMEWORKS = {"keras": (".keras",), "sklearn": (".skops", ".joblib", ".pkl")}
-TASKS = ("classification", "regression")
+FRAMEWORKS = {"keras": (".keras",), "sklearn": (".skops", ".joblib", ".pkl"),
+              "recommend": (".npz",), "chat": (".npz",)}
+TASKS = ("classification", "regression", "recommendation", "chat")
+# the kinds that take no tensor: their manifests have their own section instead of `inputs`
+KIND_TASKS = {"recommend": "recommendation", "chat": "chat"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 MANIFEST = "model.json"
 
@@ -68,6 +71,8 @@ class ModelSpec:
 
     @property
     def input_kind(self) -> str:
+        if self.task in KIND_TASKS.values():
+            return self.task
         return "image" if self.image is not None else "tabular"
 
     @property
@@ -140,6 +145,9 @@ def parse_manifest(data: Any, name: str, version: int, path: Path) -> ModelSpec:
              f"artifact must be a file name ending in {FRAMEWORKS[framework]}")
     task = data.get("task")
     _require(task in TASKS, f"task must be one of {TASKS}")
+    if framework in KIND_TASKS or task in KIND_TASKS.values():
+        _require(KIND_TASKS.get(framework) == task, f"framework {framework!r} cannot serve task {task!r}")
+        return _kind_spec(data, name, version, path, framework, artifact, task)
     inputs = data.get("inputs")
     _require(isinstance(inputs, dict), "inputs must be an object")
     features: tuple[Feature, ...] = ()
@@ -160,6 +168,17 @@ def parse_manifest(data: Any, name: str, version: int, path: Path) -> ModelSpec:
         description=str(data.get("description", "")), metrics=dict(data.get("metrics") or {}),
         training_data=dict(data.get("training_data") or {}), batching=batching, raw=data,
     )
+
+
+def _kind_spec(data: dict[str, Any], name: str, version: int, path: Path, framework: str, artifact: str,
+               task: str) -> ModelSpec:
+    """A recommender or chat version: no tensor input; its own section is checked by its runtime."""
+    _require(isinstance(data.get(task if task == "chat" else "recommendation"), dict),
+             f"a {task} model needs a '{task}' object")
+    return ModelSpec(name=name, version=version, path=path, framework=framework, artifact=artifact,
+                     task=task, description=str(data.get("description", "")),
+                     metrics=dict(data.get("metrics") or {}),
+                     training_data=dict(data.get("training_data") or {}), raw=data)
 
 
 def load_manifest(path: Path, name: str, version: int) -> ModelSpec:

@@ -50,12 +50,26 @@ def load_runtime(spec: ModelSpec, *, trusted: bool = False, threads: int = 1,
         from .sklearn_runtime import SklearnRuntime
 
         return SklearnRuntime.load(spec, trusted=trusted, extension=extension)
+    if spec.framework == "recommend":
+        from webapp.serving.recommend import Recommender
+
+        return Recommender.load(spec.path, spec.raw)
+    if spec.framework == "chat":
+        from webapp.serving.chat import load_chat
+
+        return load_chat(spec.path, spec.raw)
     raise InvalidInput(f"Unknown framework {spec.framework!r}")
 
 
 def warm_up(spec: ModelSpec, runtime: Runtime) -> None:
     """Answer one prediction before a version may serve, and check the output's width; raises
-    InvalidInput when the model answers the wrong shape or non-finite numbers."""
+    InvalidInput when the model answers the wrong shape or non-finite numbers. A recommender answers
+    its most popular item; a chat is not called (an upstream's health is not the version's)."""
+    if spec.task == "recommendation":
+        runtime.popular(1)  # type: ignore[attr-defined]
+        return
+    if spec.task == "chat":
+        return
     out = runtime.run(np.zeros((1, *spec.input_shape), dtype=np.float32))
     if spec.task == "classification" and (out.ndim != 2 or out.shape[1] != len(spec.labels)):
         raise InvalidInput(f"Warm-up gave output shape {out.shape}, expected [1, {len(spec.labels)}]")
