@@ -14,7 +14,7 @@ def test_models_list(runner):
     result = runner.invoke(args=["models", "list"])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
-    assert set(lines) == {"diabetes", "digits", "iris", "wine"}
+    assert set(lines) == {"diabetes", "digits", "helpdesk", "iris", "movies", "wine"}
     assert "default=2" in lines["iris"]
     assert "versions=[1:AVAILABLE, 2:AVAILABLE]" in lines["iris"]
 

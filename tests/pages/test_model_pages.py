@@ -38,7 +38,7 @@ def login(client, user=ADMIN):
 
 def test_home_lists_every_model_with_its_facts(client):
     html = client.get("/").text
-    for name in ("iris", "diabetes", "digits", "wine"):
+    for name in ("iris", "diabetes", "digits", "wine", "movies", "helpdesk"):
         assert f'href="/models/{name}"' in html
     assert "sklearn" in html
     assert "keras" in html

@@ -29,7 +29,7 @@ def test_scan_sees_complete_versions_only(model_store):
     (model_store / ".trash").mkdir()
     (model_store / "bad name!").mkdir()
     scanned = store.scan()
-    assert sorted(scanned) == ["diabetes", "digits", "iris", "wine"]
+    assert sorted(scanned) == ["diabetes", "digits", "helpdesk", "iris", "movies", "wine"]
     assert list(scanned["iris"].versions) == [1, 2]
 
 

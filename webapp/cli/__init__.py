@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from webapp.cli import kinds  # noqa: F401  (adds recommend, similar, chat to `flask models`)
     from webapp.cli.db import db_cli
     from webapp.cli.demos import demos_cli
     from webapp.cli.models import models_cli

@@ -15,11 +15,14 @@ from flask.cli import AppGroup
 
 from webapp.demos import HELDOUT
 from webapp.extensions import lifecycle, service
+from webapp.serving.chat.conversation import ChatRequest, Message
+from webapp.serving.chat.question import ChatQuestion
 from webapp.serving.errors import ServingError
 from webapp.serving.inputs import Tensor
 from webapp.serving.loaded import VersionStatus
 from webapp.serving.models.versions import parse_split
-from webapp.serving.service import Target
+from webapp.serving.recommend.query import RecommendQuery, RecommendRow
+from webapp.serving.service import Question, Target
 
 models_cli = AppGroup("models", help="Inspect the model store and change what it serves.")
 
@@ -44,24 +47,33 @@ def models_check() -> None:
             try:
                 sample = _sample(status)
                 answer = service().predict(Target(name, number), lambda _, rows=sample: rows)
-                via = answer.served.call_path
-                click.echo(f"ok    {name}/{number} via {via}: {answer.values[0].tolist()}")
+                click.echo(f"ok    {name}/{number} via {answer.served.call_path}: {_shown(answer.values)}")
             except ServingError as exc:
                 failed += 1
                 click.echo(f"FAIL  {name}/{number}: {exc.message}")
     sys.exit(1 if failed else 0)
 
 
-def _sample(status: VersionStatus) -> Tensor:
-    """The version's first held-out row, else zeros of its input shape."""
+def _sample(status: VersionStatus) -> Tensor | Question:
+    """The version's first held-out row, else zeros of its input shape; a recommender's popular items."""
     spec = status.spec
     if spec is None:
         raise ServingError(status.reason or "not loaded")
+    if spec.task == "recommendation":
+        return RecommendQuery((RecommendRow(k=3),))
+    if spec.task == "chat":
+        return ChatQuestion(ChatRequest((Message("user", "What is Podium?"),), max_tokens=12))
     try:
         rows = json.loads((spec.path / HELDOUT).read_text())["x"][:1]
         return Tensor(np.asarray(rows, dtype=np.float32))
     except (OSError, ValueError, KeyError):
         return Tensor(np.zeros((1, *spec.input_shape), dtype=np.float32))
+
+
+def _shown(values: Any) -> Any:
+    if isinstance(values, np.ndarray):
+        return values[0].tolist()
+    return values[0].items[:3] if isinstance(values, list) else values.text
 
 
 def _who() -> str:

@@ -38,7 +38,7 @@ def examples(host: str) -> dict[str, str]:
     for name, model in sorted(service().models().items()):
         status = model.versions.get(model.default_version) if model.default_version else None
         spec = status.spec if status else None
-        if spec is None:
+        if spec is None or spec.task in ("recommendation", "chat"):
             continue
         if spec.image is None and tabular is None:
             row = [f.example if f.example is not None else 0 for f in spec.features]

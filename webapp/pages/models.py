@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.extensions import service
 from webapp.http.predict import predict as predict_once
 from webapp.pages.access import check_post, require_viewer, user_name
+from webapp.pages.kinds import page_for
 from webapp.pages.monitoring_section import monitoring_context
 from webapp.serving.errors import InvalidInput, ModelUnavailable, PayloadTooLarge
 from webapp.serving.inputs import Images, Inputs, Rows
@@ -67,7 +68,7 @@ def model_page(name: str, status: int = 200, shown: int | None = None, **extra: 
 
 @bp.get("/<name>")
 def show(name: str):
-    return model_page(name)
+    return page_for(name) or model_page(name)
 
 
 @bp.post("/<name>/predict")

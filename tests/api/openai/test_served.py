@@ -33,7 +33,8 @@ def client(server):
 def test_a_completion_links_its_source_and_counts_tokens(client):
     reply = client.chat.completions.create(model="helpdesk", messages=QUESTION, temperature=0.2)
     message = reply.choices[0].message
-    assert reply.object == "chat.completion" and reply.model == "helpdesk"
+    assert reply.object == "chat.completion"
+    assert reply.model == "helpdesk"
     assert message.annotations[0].url_citation.url.startswith("docs/lifecycle.md#")
     assert message.annotations[0].url_citation.url in message.content
     assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens > 10
@@ -57,7 +58,8 @@ def test_the_stream_is_server_sent_events_ending_with_done(server):
                        stream=True, timeout=30) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")
         lines = [line for line in response.iter_lines() if line]
-    assert lines[-1] == b"data: [DONE]" and all(line.startswith(b"data: ") for line in lines)
+    assert lines[-1] == b"data: [DONE]"
+    assert all(line.startswith(b"data: ") for line in lines)
 
 
 def test_models_lists_only_chat_models(client):

@@ -215,7 +215,7 @@ def test_tensor_input_for_the_image_model(client, user_headers, demo_store):
 def test_model_list_and_api_root(client, user_headers):
     doc = client.get(V1, headers=user_headers).get_json()
     models = {m["name"]: m for m in doc["models"]}
-    assert set(models) == {"iris", "diabetes", "digits", "wine"}
+    assert set(models) == {"iris", "diabetes", "digits", "wine", "movies", "helpdesk"}
     assert models["iris"]["default_version"] == 2
     assert models["iris"]["ready"] is True
     assert [v["version"] for v in models["iris"]["versions"]] == ["1", "2"]

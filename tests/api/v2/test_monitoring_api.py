@@ -120,7 +120,7 @@ def test_the_overview_has_the_log_health_and_each_models_alerts(logged_app, traf
     assert doc["log"]["database"]["ok"] is True
     assert doc["log"]["written_rows"] >= len(traffic)
     assert doc["log"]["dropped"] == {"queue_full": 0, "database": 0, "invalid": 0}
-    assert set(doc["models"]) == {"diabetes", "digits", "iris", "wine"}
+    assert set(doc["models"]) == {"diabetes", "digits", "helpdesk", "iris", "movies", "wine"}
     assert doc["models"]["iris"]["computed_at"] is not None
 
 

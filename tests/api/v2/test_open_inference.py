@@ -260,7 +260,7 @@ def test_statistics_count_requests_per_version(client, user_headers):
     assert after["execution_count"] == before["execution_count"] + 1
     assert after["inference_count"] == before["inference_count"] + 3
     assert after["inference_stats"]["success"]["ns"] > before["inference_stats"]["success"]["ns"]
-    assert {s["name"] for s in stats("/api/v2/models/stats")} == set(MODELS)
+    assert {s["name"] for s in stats("/api/v2/models/stats")} == {*MODELS, "movies", "helpdesk"}
     assert [s["version"] for s in stats("/api/v2/models/iris/stats")] == ["1", "2"]
 
 

@@ -12,10 +12,11 @@ from webapp.http.monitoring import record_truths
 from webapp.http.predict import predict, target
 from webapp.serving.errors import InvalidInput
 from webapp.serving.inputs import Inputs
-from webapp.serving.models.spec import ModelSpec
+from webapp.serving.models.spec import KIND_TASKS, ModelSpec
 from webapp.serving.monitoring import truths
+from webapp.serving.service import Question
 
-from . import codec, documents
+from . import codec, documents, kinds
 
 
 class ModelList(Resource):
@@ -50,19 +51,22 @@ class ModelVerb(Resource):
     def post(self, name: str, verb: str, version: str | None = None, label: str | None = None):
         columnar = False
 
-        def decode(spec: ModelSpec) -> Inputs:
+        def decode(spec: ModelSpec) -> Inputs | Question:
             nonlocal columnar
             files = uploaded_files()
             if files is not None:
                 return codec.typed(files, spec)
             body = require_object(read_json_body())
+            if spec.task in KIND_TASKS.values():
+                return kinds.parse(body, spec, verb)
             if verb == "predict":
                 inputs, columnar = codec.parse_predict(body, spec)
                 return inputs
             return codec.parse_examples(body, spec, verb)
 
         answer = predict(target(name, version, label), decode)
-        return codec.encode(answer, verb, columnar), 200, {"X-Model-Version": str(answer.version)}
+        encoded = kinds.encode(answer) if answer.batch is None else codec.encode(answer, verb, columnar)
+        return encoded, 200, {"X-Model-Version": str(answer.version)}
 
 
 class Feedback(Resource):

@@ -3,7 +3,8 @@
 Inputs: an image model takes one BYTES input of encoded images ([n] or [n, 1]) or one numeric
 tensor [n, h, w, c] (or [n, h, w] when grey); a tabular model takes one numeric input [n, k] of any
 name, or one input per named feature ([n] or [n, 1]) as MLServer does. Outputs: classifiers give
-"probabilities" FP32 [n, k] and "label" BYTES [n]; regressors give "predictions" FP32 [n].
+"probabilities" FP32 [n, k] and "label" BYTES [n]; regressors give "predictions" FP32 [n]. A
+recommender's ids in and ranked items out are in `kinds.py`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from webapp.api.v2 import kinds
 from webapp.api.v2.binary import BinarySection, serialize_bytes
 from webapp.api.v2.tensors import Tensor, as_float32, decode_input
 from webapp.serving import inputs
 from webapp.serving.errors import InvalidInput
-from webapp.serving.models.spec import ModelSpec
-from webapp.serving.service import Answer
+from webapp.serving.models.spec import KIND_TASKS, ModelSpec
+from webapp.serving.service import Answer, Question
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,13 @@ class Requested:
 @dataclass(frozen=True)
 class InferRequest:
     id: str | None
-    instances: inputs.Inputs
+    instances: inputs.Inputs | Question
     outputs: tuple[Requested, ...]
 
 
 def output_names(spec: ModelSpec) -> tuple[str, ...]:
+    if spec.task == "recommendation":
+        return kinds.OUTPUTS
     return ("probabilities", "label") if spec.task == "classification" else ("predictions",)
 
 
@@ -72,6 +76,8 @@ def parse_request(doc: Any, binary: BinarySection, spec: ModelSpec, limit: int) 
     if len(set(names)) != len(names):
         raise InvalidInput(f"Input names must be unique, got {names}")
     outputs = _requested(doc.get("outputs"), spec, binary_default)
+    if spec.task in KIND_TASKS.values():
+        return InferRequest(request_id, kinds.to_question(tensors, spec, params), outputs)
     return InferRequest(request_id, to_instances(tensors, spec), outputs)
 
 
@@ -147,6 +153,8 @@ def _classes(values: np.ndarray, count: int, labels: tuple[str, ...]) -> list[by
 
 def _output(answer: Answer, req: Requested) -> tuple[str, list[int], Any]:
     """(datatype, shape, flat value: float32 array or list of bytes) of one output."""
+    if answer.batch is None:
+        return kinds.output(answer, req.name)
     values, spec = answer.values, answer.spec
     n = len(values)
     if req.name == "predictions":

@@ -24,12 +24,25 @@ def platform(spec: ModelSpec) -> str:
     return "sklearn_" + spec.artifact.rsplit(".", 1)[-1]
 
 
+KIND_INPUTS = {"recommendation": [{"name": "user", "datatype": "BYTES", "shape": [-1]},
+                                  {"name": "item", "datatype": "BYTES", "shape": [-1]}], "chat": []}
+KIND_OUTPUTS = {"recommendation": [{"name": "items", "datatype": "BYTES", "shape": [-1, -1]},
+                                   {"name": "scores", "datatype": "FP32", "shape": [-1, -1]}], "chat": []}
+
+
+def input_tensors(spec: ModelSpec) -> list[dict[str, Any]]:
+    """A recommender takes `user` or `item` ids; a chat answers at /openai/v1, not here."""
+    return KIND_INPUTS[spec.task] if spec.task in KIND_INPUTS else [input_tensor(spec)]
+
+
 def input_tensor(spec: ModelSpec) -> dict[str, Any]:
     name = "image" if spec.image is not None else "input"
     return {"name": name, "datatype": "FP32", "shape": [-1, *spec.input_shape]}
 
 
 def output_tensors(spec: ModelSpec) -> list[dict[str, Any]]:
+    if spec.task in KIND_OUTPUTS:
+        return KIND_OUTPUTS[spec.task]
     if spec.task == "classification":
         return [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(spec.labels)]},
                 {"name": "label", "datatype": "BYTES", "shape": [-1]}]
@@ -42,7 +55,7 @@ def model_metadata(model: ModelStatus, status: VersionStatus) -> dict[str, Any]:
     assert spec is not None
     return {
         "name": spec.name, "versions": [str(v) for v in sorted(model.versions)],
-        "platform": platform(spec), "inputs": [input_tensor(spec)], "outputs": output_tensors(spec),
+        "platform": platform(spec), "inputs": input_tensors(spec), "outputs": output_tensors(spec),
         "podium": {"version": str(status.version), "task": spec.task, "framework": spec.framework,
                    "description": spec.description, "input_kind": spec.input_kind,
                    "features": spec.feature_names, "labels": list(spec.labels),
@@ -70,7 +83,7 @@ def model_config(status: VersionStatus, max_batch_size: int) -> dict[str, Any]:
     return {
         "name": spec.name, "platform": platform(spec), "backend": "podium",
         "max_batch_size": max_batch_size,
-        "input": [_config_tensor(input_tensor(spec))],
+        "input": [_config_tensor(t) for t in input_tensors(spec)],
         "output": [_config_tensor(t) for t in output_tensors(spec)],
         "version_policy": {"specific": {"versions": [status.version]}},
     }

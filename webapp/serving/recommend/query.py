@@ -86,3 +86,18 @@ class RecommendQuery:
             for i, answer in zip(where, found, strict=True):
                 answers[i] = answer
         return answers  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A user's history and their top-k in one call (the recommender page): `(history, recommendation)`,
+    history as (item id, name, value) strongest first; an unknown user has none and gets the popular items."""
+
+    user: str
+    k: int | None = None
+    task = "recommendation"
+
+    def ask(self, rec: Recommender) -> tuple[list[tuple[str, str, float]], Recommendation]:
+        known = self.user in rec.user_index
+        found = rec.recommend([self.user], self.k)[0]
+        return (rec.history(self.user) if known else []), found
