@@ -21,7 +21,7 @@ def test_home_lists_models_and_filters_them(page):
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Models")
     rows = page.locator("#models-table tbody tr")
-    expect(rows).to_have_count(4)
+    expect(rows).to_have_count(6)  # four tensor models, the recommender and the chat
     page.get_by_label("Filter models").fill("keras image")
     expect(page.locator("#models-table tbody tr:visible")).to_have_count(1)
     expect(page.locator("#models-table tbody tr:visible th")).to_have_text("digits")

@@ -167,3 +167,24 @@ def test_the_cli_asks_the_chat_and_checks_every_version(kinds_app):
     assert result.exit_code == 0, result.output
     assert "ok    movies/3 via recommend" in result.output
     assert "ok    helpdesk/1 via retrieval" in result.output
+
+
+def test_both_kinds_publish_through_the_cli_with_their_sandboxed_trial(kinds_store, tmp_path):
+    from tests.conftest import make_app
+
+    (tmp_path / "store").mkdir()
+    app = make_app(tmp_path / "store", tmp_path / "instance")
+    runner = app.test_cli_runner()
+    for name, folder in (("films", kinds_store / "movies" / "2"), ("help", kinds_store / "helpdesk" / "1")):
+        result = runner.invoke(args=["models", "publish", name, str(folder)])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["models", "recommend", "films", "u0042", "-k", "2"])
+    assert result.output.splitlines()[0] == "# films/1 (history)"
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    for part in (kinds_store / "movies" / "2").iterdir():
+        (stray / part.name).write_bytes(part.read_bytes())
+    (stray / "notes.txt").write_text("not declared in the manifest's files")
+    result = runner.invoke(args=["models", "publish", "films", str(stray)])
+    assert result.exit_code == 1
+    assert "Unexpected files in the upload: ['notes.txt']" in result.output

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from webapp.serving.errors import InvalidInput, PayloadTooLarge
-from webapp.serving.models.spec import MANIFEST, ModelSpec, parse_manifest
+from webapp.serving.models.spec import KIND_TASKS, MANIFEST, ModelSpec, parse_manifest
 from webapp.serving.runtimes import check_artifact
 
 EXTRA_FILES = ("heldout.json", "reference.json")  # held-out rows (checks, pages, CBPE); drift reference
@@ -53,7 +53,7 @@ def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: i
         raise InvalidInput(f"The manifest names artifact {spec.artifact!r} but the upload has no such file")
     if not files[spec.artifact]:
         raise InvalidInput(f"The artifact {spec.artifact!r} is empty")
-    unexpected = sorted(set(files) - {MANIFEST, spec.artifact, *EXTRA_FILES})
+    unexpected = sorted(set(files) - {MANIFEST, spec.artifact, *EXTRA_FILES, *_declared(spec)})
     if unexpected:
         raise InvalidInput(f"Unexpected files in the upload: {unexpected[:5]}")
     if spec.artifact.endswith(PICKLES) and not trusted:
@@ -71,3 +71,14 @@ def _manifest_data(content: bytes) -> Any:
         return json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"Invalid manifest: {MANIFEST} is not valid JSON ({exc})") from None
+
+
+def _declared(spec: ModelSpec) -> list[str]:
+    """A recommender's or chat's other files, as its manifest's `files` lists them (plain names only)."""
+    if spec.task not in KIND_TASKS.values():
+        return []
+    names = spec.raw.get("files")
+    if not isinstance(names, list):
+        return []
+    return [n for n in names if isinstance(n, str) and n and "/" not in n and "\\" not in n
+            and not n.startswith(".") and n != MANIFEST]
