@@ -18,11 +18,12 @@ from webapp.serving.models.versions import labels_of
 @runtime_checkable
 class Question(Protocol):
     """A call to a model kind that takes no tensor (a recommender, a chat): what a decoder returns for
-    one. `task` names the kind it is for; `ask` runs it on the version's loaded backend."""
+    one. `task` names the kind it is for; `ask` runs it on the version's loaded backend (the spec
+    names the version, for the kind's own metrics)."""
 
     task: str
 
-    def ask(self, backend: Any) -> Any: ...
+    def ask(self, backend: Any, spec: ModelSpec) -> Any: ...
 
 
 Decoder = Callable[[ModelSpec], "Inputs | Question"]

@@ -183,7 +183,7 @@ def ask(spec: ModelSpec, question: object, backend: object) -> object:
     """Run a recommender's or chat's question; one meant for another kind is the caller's mistake."""
     if not isinstance(question, Question) or question.task != spec.task:
         raise InvalidInput(f"Model {spec.name} is a {spec.task} model: this call cannot ask it")
-    return question.ask(backend)
+    return question.ask(backend, spec)
 
 
 def _ready(model: Model) -> bool:

@@ -11,7 +11,8 @@ from typing import Any
 from webapp.serving.errors import InvalidInput
 
 FRAMEWORKS = {"keras": (".keras",), "sklearn": (".skops", ".joblib", ".pkl"),
-              "recommend": (".npz",), "chat": (".npz",)}
+              # an upstream chat without an index names model.json itself as its artifact
+              "recommend": (".npz",), "chat": (".npz", ".json")}
 TASKS = ("classification", "regression", "recommendation", "chat")
 # the kinds that take no tensor: their manifests have their own section instead of `inputs`
 KIND_TASKS = {"recommend": "recommendation", "chat": "chat"}

@@ -69,7 +69,7 @@ class RecommendQuery:
         if len(self.rows) > MAX_ROWS:
             raise InvalidInput(f"At most {MAX_ROWS} instances in one request, got {len(self.rows)}")
 
-    def ask(self, rec: Recommender) -> list[Recommendation]:
+    def ask(self, rec: Recommender, spec: object = None) -> list[Recommendation]:
         answers: list[Recommendation | None] = [None] * len(self.rows)
         groups: dict[tuple[Any, bool], list[int]] = {}
         for i, row in enumerate(self.rows):
@@ -97,7 +97,8 @@ class Profile:
     k: int | None = None
     task = "recommendation"
 
-    def ask(self, rec: Recommender) -> tuple[list[tuple[str, str, float]], Recommendation]:
+    def ask(self, rec: Recommender, spec: object = None) -> tuple[list[tuple[str, str, float]],
+                                                                  Recommendation]:
         known = self.user in rec.user_index
         found = rec.recommend([self.user], self.k)[0]
         return (rec.history(self.user) if known else []), found

@@ -29,6 +29,11 @@ SHED = Counter("podium_shed_requests", "Requests refused at once because the mod
                ["model", "reason"])
 LOADED = Gauge("podium_loaded_versions", "1 while a worker serves this version on this call path",
                ["model", "version", "call_path"], multiprocess_mode="livemax")
+CHAT_TOKENS = Counter("podium_chat_tokens", "Tokens a chat model read (prompt) and wrote (completion)",
+                      ["model", "version", "kind"])
+CHAT_FIRST_TOKEN = Histogram("podium_chat_time_to_first_token_seconds",
+                             "From the call to a streamed answer's first text, in seconds",
+                             ["model", "version"], buckets=LATENCY_BUCKETS)
 MEMORY = Gauge("podium_worker_resident_memory_bytes", "Resident memory of each live worker process",
                multiprocess_mode="liveall")
 
