@@ -3,6 +3,8 @@ conversation (with and without JavaScript) and follow an answer's source link. S
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.util import shot
@@ -36,7 +38,7 @@ def test_an_unknown_user_and_a_bad_k_are_explained(page):
 
 def test_a_conversation_with_its_source_link(page):
     page.goto("/models/helpdesk")
-    expect(page).to_have_url("**/chat/helpdesk")
+    expect(page).to_have_url(re.compile(r".*/chat/helpdesk$"))
     page.get_by_label("Your message").fill("How do I roll back to the previous version?")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("[data-role=assistant]")).to_have_count(1)
@@ -46,7 +48,7 @@ def test_a_conversation_with_its_source_link(page):
     expect(page.locator("[data-role=assistant]")).to_have_count(2)
     shot(page, "chat-conversation")
     page.locator("[data-role=assistant] [data-source]").first.click()
-    expect(page).to_have_url("**/source/docs/lifecycle.md#*")
+    expect(page).to_have_url(re.compile(r".*/source/docs/lifecycle\.md#.+"))
     shot(page, "chat-source")
 
 

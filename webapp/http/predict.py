@@ -15,7 +15,7 @@ from flask import g, request
 from webapp.extensions import monitoring, service
 from webapp.serving.errors import ServingError
 from webapp.serving.inputs import Images, Inputs
-from webapp.serving.models.spec import ModelSpec
+from webapp.serving.models.spec import KIND_TASKS, ModelSpec
 from webapp.serving.models.versions import parse_version
 from webapp.serving.monitored import CHOSEN_BY, Monitoring, answer_record, failure_record
 from webapp.serving.service import Answer, Decoder, Target
@@ -75,6 +75,8 @@ def _logged(watch: Monitoring, where: Target, decode: Decoder) -> Answer:
 
 def _failed(watch: Monitoring, where: Target, seen: list, status: int) -> None:
     if not seen:  # refused before a version took it (unknown, loading, overloaded): metrics count it
+        return
+    if seen[0].task in KIND_TASKS.values():  # a recommender or chat: not logged (nor are its answers)
         return
     chosen = "label" if where.label else CHOSEN_BY["version"] if where.version else "default"
     watch.log.submit(failure_record(where.model, seen[0], g.request_id, _elapsed(), status, _source(),
