@@ -43,7 +43,7 @@ def test_a_conversation_with_its_source_link(page):
     page.get_by_role("button", name="Send").click()
     expect(page.locator("[data-role=assistant]")).to_have_count(1)
     expect(page.locator("[data-usage]")).to_contain_text("Tokens:")
-    page.get_by_label("Your message").fill("and what does the readiness probe answer?")
+    page.get_by_label("Your message").fill("and how do I split traffic between two versions?")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("[data-role=assistant]")).to_have_count(2)
     shot(page, "chat-conversation")
