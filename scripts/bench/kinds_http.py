@@ -3,7 +3,8 @@
 Builds a store with a recommender trained on generated ratings (the demo's generator, scaled up) and
 the helpdesk chat, starts gunicorn on loopback, and times sequential calls on one keep-alive
 connection: top-10 through `/api/v1` `:predict` and `/api/v2` infer for random known users, and the
-helpdesk through `/openai/v1` (a whole answer; a streamed one's time to first token and tokens/s).
+helpdesk through `/openai/v1` (a whole answer; a streamed one's time to first token and tokens/s),
+directly and through a second gunicorn Podium whose `proxy` chat forwards to the first.
 
     .venv/bin/python scripts/bench/kinds_http.py [--users 50000] [--items 10000] [--method svd] [--calls 300]
 """
@@ -46,17 +47,33 @@ def timed(call, calls: int) -> list[float]:
     return out
 
 
-def stream(session: requests.Session, url: str) -> tuple[float, float, int]:
-    """(ms to the first content chunk, ms to the end, content chunks) of one streamed answer."""
-    body = {"model": "helpdesk", "messages": QUESTION, "stream": True}
-    start, first, pieces = time.perf_counter(), None, 0
+def stream(session: requests.Session, url: str, model: str = "helpdesk") -> tuple[float, float, int]:
+    """(ms to the first content chunk, ms to the end, completion tokens) of one streamed answer."""
+    body = {"model": model, "messages": QUESTION, "stream": True, "stream_options": {"include_usage": True}}
+    start, first, tokens = time.perf_counter(), None, 0
     with session.post(url + "/openai/v1/chat/completions", json=body, stream=True, timeout=30) as response:
         for line in response.iter_lines():
             if line.startswith(b"data: {") and b'"content":"' in line and b'"content":""' not in line:
                 first = first or time.perf_counter()
-                pieces += 1
+            if line.startswith(b"data: {") and b'"usage"' in line:
+                tokens = json.loads(line[6:])["usage"]["completion_tokens"]
     end = time.perf_counter()
-    return ((first or end) - start) * 1000.0, (end - start) * 1000.0, pieces
+    return ((first or end) - start) * 1000.0, (end - start) * 1000.0, tokens
+
+
+def chat_figures(streams: list[tuple[float, float, int]]) -> str:
+    rate = [t / (total / 1000.0) for _, total, t in streams]
+    return f"{ms([s[0] for s in streams])}; {np.median(rate):.0f} completion tokens/s (median, whole stream)"
+
+
+def proxy_store(root: Path, upstream: str) -> Path:
+    folder = root / "proxy" / "1"
+    folder.mkdir(parents=True)
+    manifest = {"framework": "chat", "task": "chat", "artifact": "model.json", "description": "bench proxy",
+                "chat": {"backend": "upstream", "upstream": {"base_url": upstream + "/openai/v1",
+                         "model": "helpdesk", "api_key_env": "PODIUM_UPSTREAM_KEY"}}}
+    (folder / "model.json").write_text(json.dumps(manifest))
+    return root
 
 
 def main() -> None:
@@ -91,14 +108,17 @@ def main() -> None:
             chat = {"model": "helpdesk", "messages": QUESTION}
             whole = timed(lambda i: session.post(f"{server.url}/openai/v1/chat/completions", json=chat)
                           .raise_for_status(), min(args.calls, 100))
-            streams = [stream(session, server.url) for _ in range(50)]
-        ttft = [s[0] for s in streams]
-        rate = [s[2] / ((s[1] - s[0]) / 1000.0) for s in streams if s[1] > s[0]]
+            direct = [stream(session, server.url) for _ in range(50)]
+            key = f"{USER[0]}:{USER[1]}"
+            with gunicorn(proxy_store(Path(tmp) / "proxy-store", server.url), Path(tmp) / "proxy-instance",
+                          {"user": USER}, workers=1, PODIUM_UPSTREAM_KEY=key) as proxy:
+                proxied = [stream(session, proxy.url, "proxy") for _ in range(50)]
         print(json.dumps({"users": args.users, "items": args.items, "method": args.method}))
         print(f"/api/v1 top-10:            {ms(t1)}")
         print(f"/api/v2 top-10:            {ms(t2)}")
         print(f"/openai whole answer:      {ms(whole)}")
-        print(f"/openai time to 1st token: {ms(ttft)}; {np.median(rate):.0f} chunks/s after it (median)")
+        print(f"/openai time to 1st token: {chat_figures(direct)}")
+        print(f"... through a proxy Podium: {chat_figures(proxied)}")
 
 
 if __name__ == "__main__":
