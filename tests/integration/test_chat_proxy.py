@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import USER
+from tests.support.openai_server import openai_server
 from tests.support.server import free_port, gunicorn
 from webapp.demos import train_demos
 
@@ -66,17 +67,19 @@ def servers(tmp_path_factory):
     root = tmp_path_factory.mktemp("proxy")
     train_demos(root / "upstream-store", {"helpdesk"})
     with gunicorn(root / "upstream-store", root / "upstream", {"user": UPSTREAM_USER},
-                  workers=1) as upstream, silent_server() as silent:
+                  workers=1) as upstream, silent_server() as silent, openai_server({}) as (odd, record):
         store = root / "proxy-store"
         proxy_version(store, "proxy", upstream.url + "/openai/v1")
         proxy_version(store, "silent", silent)
         proxy_version(store, "closed", f"http://127.0.0.1:{free_port()}/v1")
         proxy_version(store, "ghost", upstream.url + "/openai/v1", model="ghost")
+        proxy_version(store, "drip", odd, model="drip", read_timeout=2, total_timeout=60)
+        proxy_version(store, "stalls", odd, model="silent-stream")
         proxy_version(store, "wrongkey", upstream.url + "/openai/v1", api_key_env="PODIUM_UPSTREAM_KEY_WRONG")
         keys = {"PODIUM_UPSTREAM_KEY_PODIUM": f"{UPSTREAM_USER[0]}:{UPSTREAM_USER[1]}",  # Podium's key form
                 "PODIUM_UPSTREAM_KEY_WRONG": f"{UPSTREAM_USER[0]}:not-the-password"}
         with gunicorn(store, root / "proxy", {"user": USER}, workers=1, **keys) as proxy:
-            yield upstream, proxy
+            yield upstream, proxy, record
 
 
 def client(server, user=USER):
@@ -85,7 +88,7 @@ def client(server, user=USER):
 
 
 def test_the_proxy_answers_what_the_upstream_answers(servers):
-    upstream, proxy = servers
+    upstream, proxy, _ = servers
     direct = client(upstream, UPSTREAM_USER).chat.completions.create(model="helpdesk", messages=QUESTION,
                                                                      max_tokens=25)
     forwarded = client(proxy).chat.completions.create(model="proxy", messages=QUESTION, max_tokens=25)
@@ -106,7 +109,7 @@ def test_the_proxy_answers_what_the_upstream_answers(servers):
 ])
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_failing_upstream_is_a_502_or_504_in_openais_format(servers, model, status, code, words, stream):
-    _, proxy = servers
+    _, proxy, _ = servers
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError) as caught:
         client(proxy).chat.completions.create(model=model, messages=QUESTION, stream=stream)
@@ -117,7 +120,7 @@ def test_a_failing_upstream_is_a_502_or_504_in_openais_format(servers, model, st
 
 
 def test_the_proxy_counts_tokens_and_time_to_first_token(servers):
-    _, proxy = servers
+    _, proxy, _ = servers
     list(client(proxy).chat.completions.create(model="proxy", messages=QUESTION, stream=True, max_tokens=10))
     text = requests.get(proxy.url + "/metrics", timeout=10).text
     lines = [line for line in text.splitlines()
@@ -130,3 +133,24 @@ def test_the_proxy_counts_tokens_and_time_to_first_token(servers):
     assert first
     assert float(first[0].split()[-1]) >= 1
     assert 'protocol="openai"' in text
+
+
+def test_a_client_that_drops_a_stream_closes_the_upstream_read(servers):
+    _, proxy, record = servers
+    body = {"model": "drip", "messages": QUESTION, "stream": True}
+    with requests.post(proxy.url + "/openai/v1/chat/completions", json=body, auth=USER, stream=True,
+                       timeout=10) as response:
+        lines = response.iter_lines()
+        assert [next(lines) for _ in range(6)]  # a few pieces arrived; then the client goes away
+    assert record.dropped.wait(10)  # the proxy closed its upstream read instead of draining 30 s
+    assert requests.get(proxy.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_an_upstream_that_stalls_mid_stream_ends_it_with_an_error_event(servers):
+    _, proxy, _ = servers
+    started = time.monotonic()
+    stream = client(proxy).chat.completions.create(model="stalls", messages=QUESTION, stream=True)
+    with pytest.raises(openai.APIError) as caught:
+        list(stream)
+    assert time.monotonic() - started < 5
+    assert "stopped sending" in str(caught.value)
