@@ -96,3 +96,10 @@ def test_the_chat_refuses_posts_without_the_token_and_bad_settings(pages):
     assert "Temperature must be a number" in response.text
     assert pages.get("/source/../../etc/passwd").status_code == 404
     assert pages.get("/source/pyproject.toml").status_code == 404
+
+
+def test_the_api_page_shows_how_to_call_both(pages):
+    html = pages.get("/api-docs").text
+    assert "/api/v1/models/movies:predict" in html
+    assert "/openai/v1/chat/completions" in html
+    assert "api_key=USER:PASSWORD" in html

@@ -35,9 +35,12 @@ def operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def examples(host: str) -> dict[str, str]:
     """curl lines using a real tabular and a real image model from the store, when there are any."""
     tabular = image = None
+    kinds: dict[str, str] = {}
     for name, model in sorted(service().models().items()):
         status = model.versions.get(model.default_version) if model.default_version else None
         spec = status.spec if status else None
+        if spec is not None and spec.task in ("recommendation", "chat"):
+            kinds.setdefault(spec.task, name)
         if spec is None or spec.task in ("recommendation", "chat"):
             continue
         if spec.image is None and tabular is None:
@@ -57,6 +60,20 @@ def examples(host: str) -> dict[str, str]:
                      f"  {host}api/v2/models/{name}/infer")
     if image:
         out["image"] = f"curl -u USER:PASSWORD -F file=@digit.png \\\n  {host}api/v1/models/{image}:predict"
+    return {**out, **kind_examples(host, kinds)}
+
+
+def kind_examples(host: str, kinds: dict[str, str]) -> dict[str, str]:
+    """A recommender's top-k and a chat's OpenAI call, when the store has them (docs/kinds.md)."""
+    out = {}
+    if "recommendation" in kinds:
+        body = json.dumps({"instances": [{"user": "USER_ID", "k": 10}]})
+        out["recommend"] = (f"curl -u USER:PASSWORD -d '{body}' \\\n"
+                            f"  {host}api/v1/models/{kinds['recommendation']}:predict")
+    if "chat" in kinds:
+        body = json.dumps({"model": kinds["chat"], "messages": [{"role": "user", "content": "Hello"}]})
+        out["chat"] = (f"curl -u USER:PASSWORD -d '{body}' \\\n  {host}openai/v1/chat/completions\n"
+                       f"# or any OpenAI client: base_url={host}openai/v1, api_key=USER:PASSWORD")
     return out
 
 
