@@ -105,3 +105,10 @@ def test_basic_auth_and_broken_bodies_answer_in_openais_format(server):
     response = requests.post(url, data=b"x" * (33 * 1024 * 1024), headers=basic(USER), timeout=30)
     assert response.status_code == 413
     assert response.json()["error"]["message"] == "Request body too large"
+
+
+def test_other_openai_routes_answer_openais_404(server):
+    for method, path in (("POST", "/openai/v1/embeddings"), ("GET", "/openai/v1/chat/completions")):
+        response = requests.request(method, server.url + path, headers=basic(USER), json={}, timeout=5)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "unknown_url"

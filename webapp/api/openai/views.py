@@ -118,3 +118,10 @@ def _chat_models() -> list[tuple[str, int]]:
         if current is not None and current.ready and current.spec is not None and current.spec.task == "chat":
             found.append((name, int(current.loaded_at or 0)))
     return found
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str) -> Response:
+    """Anything else under /openai/v1 (embeddings, completions, a GET of chat/completions): OpenAI's 404."""
+    return _error(404, f"Podium's OpenAI API has no {request.method} {request.path}: it answers "
+                       "POST /openai/v1/chat/completions and GET /openai/v1/models.", code="unknown_url")
