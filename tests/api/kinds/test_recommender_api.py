@@ -89,6 +89,15 @@ def test_bad_calls_answer_tf_servings_400(kclient, body, words):
     assert words in response.get_json()["error"]
 
 
+def test_metadata_names_both_signatures(kclient):
+    doc = kclient.get(V1 + "/metadata", headers=AUTH).get_json()
+    signatures = doc["metadata"]["signature_def"]["signature_def"]
+    assert set(signatures) == {"serving_default", "similar_items"}
+    assert signatures["similar_items"]["inputs"]["item"]["dtype"] == "DT_STRING"
+    assert set(signatures["serving_default"]["outputs"]) == {"items", "scores"}
+    assert kclient.get(V2, headers=AUTH).get_json()["platform"] == "podium_recommend"
+
+
 def test_classify_and_a_chat_model_are_refused(kclient):
     assert v1(kclient, {"examples": [{"user": "u0042"}]}, ":classify").status_code == 400
     response = kclient.post("/api/v1/models/helpdesk:predict", json={"instances": ["hi"]}, headers=AUTH)

@@ -42,6 +42,16 @@ def _signature(inputs: dict, outputs: dict, method: str) -> dict[str, Any]:
             "defaults": {}}
 
 
+def kind_signatures(task: str) -> dict[str, Any]:
+    """A recommender's two signatures (ids in, ranked items out); a chat has none here (/openai/v1)."""
+    if task == "chat":
+        return {}
+    ranked = {"items": _tensor("items", "DT_STRING", (-1, -1)),
+              "scores": _tensor("scores", "DT_FLOAT", (-1, -1))}
+    return {"serving_default": _signature({"user": _tensor("user", "DT_STRING", (-1,))}, ranked, "predict"),
+            "similar_items": _signature({"item": _tensor("item", "DT_STRING", (-1,))}, ranked, "predict")}
+
+
 def metadata(status: VersionStatus) -> dict[str, Any]:
     spec = status.spec
     assert spec is not None
@@ -49,7 +59,9 @@ def metadata(status: VersionStatus) -> dict[str, Any]:
     predict_in = {input_name: _tensor(input_name, "DT_FLOAT", (-1, *spec.input_shape))}
     example_in = {"inputs": _tensor("input_example_tensor", "DT_STRING", (-1,))}
     signatures: dict[str, Any] = {}
-    if spec.task == "classification":
+    if spec.task in ("recommendation", "chat"):
+        signatures = kind_signatures(spec.task)
+    elif spec.task == "classification":
         n = len(spec.labels)
         signatures["serving_default"] = _signature(
             predict_in, {"probabilities": _tensor("probabilities", "DT_FLOAT", (-1, n))}, "predict")

@@ -21,6 +21,8 @@ def platform(spec: ModelSpec) -> str:
     """`<project>_<format>` as Triton names platforms (there is no standard name for sklearn)."""
     if spec.framework == "keras":
         return "tensorflow_keras"
+    if spec.framework in ("recommend", "chat"):
+        return f"podium_{spec.framework}"
     return "sklearn_" + spec.artifact.rsplit(".", 1)[-1]
 
 
