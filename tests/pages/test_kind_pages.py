@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.api.kinds.conftest import kinds_app, kinds_store  # noqa: F401  (the fixtures)
+from tests.conftest import USER, basic
 from tests.support.pages import accessibility_problems, csrf
 
 
@@ -103,3 +104,41 @@ def test_the_api_page_shows_how_to_call_both(pages):
     assert "/api/v1/models/movies:predict" in html
     assert "/openai/v1/chat/completions" in html
     assert "api_key=USER:PASSWORD" in html
+
+
+def test_a_csv_of_users_gets_top_k_columns(pages):
+    import csv
+    import io
+    import time
+
+    token = csrf(pages.get("/recommend/movies").text)
+    upload = io.BytesIO(b"user,note\nu0042,a\nnewcomer,b\n,c\n")
+    response = pages.post("/models/movies/batch", data={"csrf_token": token, "csv": (upload, "users.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 303
+    job = response.headers["Location"]
+    for _ in range(100):
+        if pages.get(job + "/progress").get_json()["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    with pages.get(job + "/scored.csv") as scored:
+        rows = list(csv.DictReader(io.StringIO(scored.text)))
+    api = pages.post("/api/v1/models/movies:predict", json={"instances": ["u0042"]}, headers=basic(USER))
+    assert [rows[0][f"item_{i}"] for i in range(1, 11)] == api.get_json()["predictions"][0]["items"]
+    assert rows[0]["note"] == "a"
+    assert rows[1]["item_1"]
+    assert rows[2]["error"] == "line 4: no value for 'user'"
+
+
+def test_a_csv_without_a_user_column_is_explained_on_the_recommender_page(pages):
+    import io
+
+    token = csrf(pages.get("/recommend/movies").text)
+    response = pages.post("/models/movies/batch", content_type="multipart/form-data",
+                          data={"csrf_token": token, "csv": (io.BytesIO(b"who\nu0042\n"), "users.csv")})
+    assert response.status_code == 400
+    assert 'id="csv-error"' in response.text
+    assert "The CSV header lacks &#39;user&#39;" in response.text
+    response = pages.post("/models/helpdesk/batch", content_type="multipart/form-data",
+                          data={"csrf_token": token, "csv": (io.BytesIO(b"q\nhi\n"), "q.csv")})
+    assert response.status_code == 400

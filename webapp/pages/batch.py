@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, send_f
 
 from webapp.extensions import jobs
 from webapp.pages.access import user_name
+from webapp.pages.kinds import kind_of, recommender
 from webapp.pages.models import guard, model_page, selection
 from webapp.serving.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 
@@ -26,6 +27,8 @@ def create(name: str):
             raise InvalidInput("Choose a CSV file first.")
         job_id = jobs().create(name, upload.stream, upload.filename or "", *picked, caller=user_name())
     except (InvalidInput, PayloadTooLarge, ModelUnavailable, Overloaded) as exc:
+        if kind_of(name) == "recommendation":  # its CSV form is on its own page
+            return recommender(name, exc.status, batch_error=exc.message)
         return model_page(name, exc.status, picked=picked, batch_error=exc.message)
     return redirect(url_for("batch.job", job_id=job_id), code=303)
 

@@ -37,11 +37,10 @@ def _k(value: str | None) -> Any:
 
 
 @bp.get("/recommend/<name>")
-def recommender(name: str):
+def recommender(name: str, status: int = 200, **context: Any):
+    """The page; `batch_error` (with its status) when a CSV upload was refused (`batch.create`)."""
     view, args = service().model(name), request.args
     user, item = args.get("user", "").strip(), args.get("item", "").strip()
-    context: dict[str, Any] = {}
-    status = 200
     where = Target(name, parse_version(args.get("version") or None), caller=user_name())
     try:
         if user:
@@ -54,8 +53,9 @@ def recommender(name: str):
             context["rows"] = list(zip(found.items, found.names, found.scores, strict=True))
     except ServingError as exc:
         context, status = {"error": exc.message}, exc.status
+    version = args.get("version") or request.form.get("version", "")
     return render_template("kinds/recommend.html", view=view, picked_user=user, picked_item=item,
-                           k=args.get("k", ""), version=args.get("version", ""), **context), status
+                           k=args.get("k", ""), version=version, **context), status
 
 
 @bp.route("/chat/<name>", methods=["GET", "POST"])
@@ -123,11 +123,17 @@ def source(doc: str):
     return render_template("kinds/source.html", doc=doc, parts=parts)
 
 
-def page_for(name: str) -> Any:
-    """A redirect to the recommender's or chat's own page when `name` is one, else None."""
+def kind_of(name: str) -> str | None:
+    """"recommendation" or "chat" when the model's default version is one, else None."""
     view = service().model(name)
     status = view.versions.get(view.default_version) if view.default_version else None
     task = status.spec.task if status is not None and status.spec is not None else None
-    if task not in ("recommendation", "chat"):
+    return task if task in ("recommendation", "chat") else None
+
+
+def page_for(name: str) -> Any:
+    """A redirect to the recommender's or chat's own page when `name` is one, else None."""
+    task = kind_of(name)
+    if task is None:
         return None
     return redirect(url_for("kinds.recommender" if task == "recommendation" else "kinds.chat", name=name))

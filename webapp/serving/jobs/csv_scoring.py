@@ -1,7 +1,9 @@
 """Scoring a CSV file: its header against the model's features, rows to numbers, chunks to output.
 
 Rows that cannot be scored keep their place in the output with an `error` cell naming the file's
-line number; one bad row never stops the rest.
+line number; one bad row never stops the rest. A recommender reads a `user` column and writes its
+top-k (the manifest's `k_default`) as `item_1..k` and `score_1..k`; an unknown user gets the popular
+items, as in the APIs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from webapp.serving.inputs import Tensor
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.monitored import answer_record
 from webapp.serving.monitoring.records import PredictionRecord
+from webapp.serving.recommend.query import RecommendQuery, RecommendRow
 from webapp.serving.service import ModelService, Target
 
 MAX_LISTED_ERRORS = 100
@@ -31,8 +34,19 @@ class RowError(ValueError):
     """One CSV row cannot be scored; the message names the column."""
 
 
+def recommend_k(spec: ModelSpec) -> int:
+    return int(spec.raw.get("recommendation", {}).get("k_default", 10))
+
+
+def input_names(spec: ModelSpec) -> list[str]:
+    return ["user"] if spec.task == "recommendation" else spec.feature_names
+
+
 def output_columns(spec: ModelSpec) -> list[str]:
     """The answer's columns, `error`, and `request_id` (what feedback names a row's truth by)."""
+    if spec.task == "recommendation":
+        k = range(1, recommend_k(spec) + 1)
+        return [*(f"item_{i}" for i in k), *(f"score_{i}" for i in k), "error", "request_id"]
     if spec.task == "classification":
         return ["predicted_label", *(f"p_{label}" for label in spec.labels), "error", "request_id"]
     return ["prediction", "error", "request_id"]
@@ -45,20 +59,24 @@ def row_request_id(job_id: str, line: int) -> str:
 
 def feature_columns(spec: ModelSpec, header: list[str]) -> list[int]:
     """Index of each feature in the CSV header (any order, extra columns allowed); raises InvalidInput."""
-    names = [h.strip() for h in header]
-    missing = [f for f in spec.feature_names if f not in names]
+    names, needed = [h.strip() for h in header], input_names(spec)
+    missing = [f for f in needed if f not in names]
     if missing:
         shown = ", ".join(repr(m) for m in missing)
-        expected = ", ".join(spec.feature_names)
         raise InvalidInput(f"The CSV header lacks {shown}. {spec.name} needs a header row naming "
-                           f"its features: {expected} (any order; extra columns are kept)")
-    doubled = [f for f in spec.feature_names if names.count(f) > 1]
+                           f"its features: {', '.join(needed)} (any order; extra columns are kept)")
+    doubled = [f for f in needed if names.count(f) > 1]
     if doubled:
         raise InvalidInput(f"The CSV header names {doubled[0]!r} twice")
-    return [names.index(f) for f in spec.feature_names]
+    return [names.index(f) for f in needed]
 
 
-def parse_row(spec: ModelSpec, row: list[str], columns: list[int]) -> list[float]:
+def parse_row(spec: ModelSpec, row: list[str], columns: list[int]) -> list[float] | tuple[str]:
+    if spec.task == "recommendation":
+        user = row[columns[0]].strip() if columns[0] < len(row) else ""
+        if not user:
+            raise RowError("no value for 'user'")
+        return (user,)
     values = []
     for name, index in zip(spec.feature_names, columns, strict=True):
         text = row[index].strip() if index < len(row) else ""
@@ -88,7 +106,9 @@ def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chun
             parsed.append(str(exc))
     good = [p for p in parsed if not isinstance(p, str)]
     outputs: Iterator[list[str]] = iter(())
-    if good:
+    if good and spec.task == "recommendation":
+        outputs = recommend_rows(service, spec, [g[0] for g in good], caller)  # type: ignore[index]
+    elif good:
         batch = Tensor(np.asarray(good, dtype=np.float32))
         started = time.perf_counter()
         answer = service.predict(Target(spec.name, spec.version, caller=caller), lambda _: batch)
@@ -106,8 +126,19 @@ def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chun
             if len(state["errors"]) < MAX_LISTED_ERRORS:
                 state["errors"].append({"line": line, "message": item})
         else:
-            writer.writerow([*cells, *next(outputs), "", row_request_id(state["id"], line)])
+            logged = spec.task != "recommendation"  # the prediction log holds tensor models only
+            writer.writerow([*cells, *next(outputs), "", row_request_id(state["id"], line) if logged else ""])
     state["rows_done"] += len(chunk)
+
+
+def recommend_rows(service: ModelService, spec: ModelSpec, users: list[str],
+                   caller: str | None) -> Iterator[list[str]]:
+    """One service call for the chunk's users; each row's items then scores, padded to k."""
+    k = recommend_k(spec)
+    question = RecommendQuery(tuple(RecommendRow(user=u, k=k) for u in users))
+    for found in service.predict(Target(spec.name, spec.version, caller=caller), lambda _: question).values:
+        pad = [""] * (k - len(found.items))
+        yield [*found.items, *pad, *(f"{s:.6g}" for s in found.scores), *pad]
 
 
 def format_values(spec: ModelSpec, values: np.ndarray) -> Iterator[list[str]]:

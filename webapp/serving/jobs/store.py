@@ -91,8 +91,9 @@ class BatchJobs:
         status = self.service.version(Target(name, version, label, caller))
         spec = status.spec
         assert spec is not None
-        if spec.image is not None:
-            raise InvalidInput(f"{name} takes images; CSV scoring is for models with features")
+        if spec.image is not None or spec.task == "chat":
+            raise InvalidInput(f"{name} takes {'images' if spec.image else 'conversations'}; CSV scoring "
+                               "is for models with features and recommenders")
         self._make_room()
         job_id = secrets.token_urlsafe(18)
         folder = self.root / job_id
