@@ -20,6 +20,7 @@ from webapp.serving.models.quantize_plan import FORMS, QuantizePlan
 from webapp.serving.models.spec import ModelSpec
 
 ARTIFACTS = {form: f"model.{form}.tflite" for form in FORMS}
+SLACK_MS = 0.05  # differences below this are noise beside one HTTP request (~0.5 ms here)
 Timer = Callable[[Callable[[np.ndarray], Any], np.ndarray], float]
 
 
@@ -112,12 +113,13 @@ def measure(spec: ModelSpec, native: Any, plan: QuantizePlan, folder: Path,
 def pick(measured: dict[str, Any], baseline_ms: float, slower_limit: float) -> str | None:
     """The form to serve: the first accepted one in the order of preference (int8 > dynamic >
     float16: smallest and, with XNNPACK's integer kernels, fastest first) unless it measured
-    clearly slower than the float path. Marks each accepted form with whether it serves and why."""
+    clearly slower than the float path (`slower_limit` times and SLACK_MS more). Marks each
+    accepted form with whether it serves and why."""
     chosen = None
     for form, figures in (measured.get("forms") or {}).items():
         if not figures.get("accepted"):
             continue
-        if chosen is None and figures["ms"] <= slower_limit * baseline_ms:
+        if chosen is None and figures["ms"] <= max(slower_limit * baseline_ms, baseline_ms + SLACK_MS):
             chosen, figures["serves"] = form, True
         elif chosen is None:
             figures["serves"], figures["note"] = False, "accepted, but slower than the float path"

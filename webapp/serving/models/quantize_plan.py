@@ -71,7 +71,11 @@ def parse_accelerate(value: Any) -> QuantizePlan | None:
         raise InvalidInput(f"accelerate has unknown keys {unknown}")
     if not value:
         return None
-    forms = parse_forms(value["quantize"], "accelerate.quantize") if "quantize" in value else None
+    forms = None
+    if "quantize" in value:
+        if not isinstance(value["quantize"], list):
+            raise InvalidInput(f"accelerate.quantize must be a list of forms from {list(FORMS)}")
+        forms = parse_forms(value["quantize"], "accelerate.quantize")
     return QuantizePlan(
         forms,
         _bounded(value.get("min_agreement", MIN_AGREEMENT), MIN_AGREEMENT, 1.0, "min_agreement"),
@@ -83,4 +87,4 @@ def effective_plan(manifest_plan: QuantizePlan | None, default_forms: tuple[str,
     """The manifest's plan, its forms defaulting to the setting's; else the setting's forms under
     the default budget."""
     plan = manifest_plan or QuantizePlan(None)
-    return plan if plan.forms is not None else replace(plan, forms=default_forms)
+    return plan if plan.forms is not None else replace(plan, forms=parse_forms(list(default_forms)))
