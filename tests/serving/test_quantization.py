@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ADMIN, USER, basic, make_app
+from tests.support.pages import accessibility_problems, csrf
 from tests.support.quantized import ALL_FORMS, THIN, WIDE, linear_classifier, set_accelerate
 from webapp.serving.acceleration.convert import CACHE, VERDICT
 from webapp.serving.errors import InvalidInput
@@ -162,3 +163,34 @@ def test_a_manifest_that_loosens_the_budget_is_refused_at_publish(app, model_sto
     assert r.status_code == 400, r.get_json()
     assert "max_accuracy_drop" in r.get_json()["error"]
     assert not (model_store / "wine" / "2").exists()
+
+
+def form_row(html: str, form: str) -> str:
+    """The text of one form's row in the first quantization table of a page."""
+    start = html.index(f'data-form="{form}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_the_model_page_shows_the_served_form_its_figures_and_the_refusals(api):
+    page = api.get("/models/thin").text
+    assert accessibility_problems(page) == []
+    served = podium(api, "thin")["acceleration"]["form"]
+    assert f"<code>tflite {served} (ai-edge-litert)</code>" in page
+    assert "serves" in form_row(page, served)
+    refused = form_row(page, "int8")
+    assert "refused" in refused
+    assert "top-1 agreement 84.38% is below 99.00%" in refused
+    assert "84.38%" in refused
+    assert "15.62 points" in refused
+    assert "KiB" in refused
+
+
+def test_the_admin_page_shows_each_version_served_as(api):
+    admin = api.application.test_client()
+    token = csrf(admin.get("/login").text)
+    admin.post("/login", data={"csrf_token": token, "username": ADMIN[0], "password": ADMIN[1]})
+    page = admin.get("/admin").text
+    assert accessibility_problems(page) == []
+    assert "Served as" in page
+    assert "<code>tflite int8 (ai-edge-litert)</code>" in page  # wide
+    assert "refused" in form_row(page[page.index('id="model-thin"'):], "int8")
