@@ -122,9 +122,9 @@ def pick(measured: dict[str, Any], baseline_ms: float, slower_limit: float) -> s
         if chosen is None and figures["ms"] <= max(slower_limit * baseline_ms, baseline_ms + SLACK_MS):
             chosen, figures["serves"] = form, True
         elif chosen is None:
-            figures["serves"], figures["note"] = False, "accepted, but slower than the float path"
+            figures["serves"], figures["note"] = False, "slower than the float path"
         else:
-            figures["serves"], figures["note"] = False, f"accepted; {chosen} is preferred"
+            figures["serves"], figures["note"] = False, f"{chosen} is preferred"
     return chosen
 
 
