@@ -194,3 +194,13 @@ def test_the_admin_page_shows_each_version_served_as(api):
     assert "Served as" in page
     assert "<code>tflite int8 (ai-edge-litert)</code>" in page  # wide
     assert "refused" in form_row(page[page.index('id="model-thin"'):], "int8")
+
+
+def test_the_setting_makes_quantization_the_default_and_a_bad_one_stops_the_start(tmp_path):
+    linear_classifier(tmp_path / "store" / "wide" / "1", WIDE)
+    app = make_app(tmp_path / "store", tmp_path / "instance", QUANTIZE="int8")
+    meta = podium(app.test_client(), "wide")
+    assert meta["call_path"] == "tflite int8 (ai-edge-litert)"
+    assert meta["acceleration"]["quantization"]["plan"]["forms"] == ["int8"]
+    with pytest.raises(InvalidInput, match="PODIUM_QUANTIZE names unknown forms"):
+        make_app(tmp_path / "store", tmp_path / "other", QUANTIZE=["int4"])
