@@ -204,3 +204,32 @@ def test_the_setting_makes_quantization_the_default_and_a_bad_one_stops_the_star
     assert meta["acceleration"]["quantization"]["plan"]["forms"] == ["int8"]
     with pytest.raises(InvalidInput, match="PODIUM_QUANTIZE names unknown forms"):
         make_app(tmp_path / "store", tmp_path / "other", QUANTIZE=["int4"])
+
+
+@pytest.mark.integration
+def test_gunicorn_workers_serve_the_quantized_forms_without_tensorflow(quantized_store, tmp_path):
+    import requests
+
+    from tests.support.server import gunicorn
+
+    store = tmp_path / "store"
+    for name in ("digits", "wide"):
+        shutil.copytree(quantized_store / name, store / name)  # the cache comes along, still valid
+    with gunicorn(store, tmp_path / "instance", {"admin": ADMIN, "user": USER}) as server:
+        for name in ("digits", "wide"):
+            held = json.loads((store / name / "1" / "heldout.json").read_text())
+            r = requests.post(f"{server.url}/api/v1/models/{name}:predict", auth=USER,
+                              json={"instances": held["x"]}, timeout=30)
+            assert r.status_code == 200, r.text
+            accuracy = (np.argmax(r.json()["predictions"], axis=1) == held["y"]).mean()
+            verdict = json.loads((store / name / "1" / CACHE / VERDICT).read_text())
+            assert accuracy >= verdict["quantization"]["float_accuracy"] - 0.005, (name, accuracy)
+        seen = {}
+        for _ in range(20):
+            doc = requests.get(server.url + "/api/stats", auth=ADMIN, timeout=10,
+                               headers={"Connection": "close"}).json()
+            seen[doc["process"]["pid"]] = doc
+    for doc in seen.values():
+        assert doc["models"]["wide"]["versions"]["1"]["call_path"] == "tflite int8 (ai-edge-litert)"
+        assert doc["models"]["digits"]["versions"]["1"]["call_path"].startswith("tflite ")
+        assert "tensorflow" not in doc["process"]["frameworks"]
