@@ -207,7 +207,7 @@ def test_the_setting_makes_quantization_the_default_and_a_bad_one_stops_the_star
 
 
 @pytest.mark.integration
-def test_gunicorn_workers_serve_the_quantized_forms_without_tensorflow(quantized_store, tmp_path):
+def test_gunicorn_workers_serve_the_quantized_forms_without_tensorflow_or_sklearn(quantized_store, tmp_path):
     import requests
 
     from tests.support.server import gunicorn
@@ -233,3 +233,4 @@ def test_gunicorn_workers_serve_the_quantized_forms_without_tensorflow(quantized
         assert doc["models"]["wide"]["versions"]["1"]["call_path"] == "tflite int8 (ai-edge-litert)"
         assert doc["models"]["digits"]["versions"]["1"]["call_path"].startswith("tflite ")
         assert "tensorflow" not in doc["process"]["frameworks"]
+        assert "sklearn" not in doc["process"]["frameworks"]
