@@ -8,6 +8,7 @@ never hold a loaded version or a runtime; reading calls return copies (`ModelSta
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from webapp.serving.boundary import Answer, Decoder, ModelStatus, Target
-from webapp.serving.errors import ModelNotFound, ModelUnavailable
+from webapp.serving.errors import ModelNotFound, ModelUnavailable, NotServed
 from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
-from webapp.serving.loaded import LoadedVersion, VersionStatus
+from webapp.serving.loaded import LoadedVersion, State, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
 from webapp.serving.models.store import ModelStore
 from webapp.serving.models.versions import choose_split_version, labels_of
@@ -102,8 +103,7 @@ class ModelService:
         as traffic. Raises ModelNotFound, or ModelUnavailable when the version cannot answer.
         """
         lv = self._lookup(self._model(model), version, None)
-        if not lv.ready:
-            raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}")
+        self._check_ready(lv)
         return lv.run(batch)
 
     def _resolve(self, target: Target) -> tuple[LoadedVersion, str]:
@@ -117,10 +117,23 @@ class ModelService:
             if version is None:
                 chosen_by = "default"
         lv = self._lookup(model, version, target.label)
-        if not lv.ready:
-            detail = f": {lv.reason}" if lv.reason else ""
-            raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}{detail}")
+        self._check_ready(lv)
         return lv, chosen_by
+
+    def _check_ready(self, lv: LoadedVersion) -> None:
+        """Raise unless `lv` can answer: NotServed (404) once retired, ModelUnavailable (503) while
+        loading (with Retry-After) or failed (without: retrying will not help until someone acts)."""
+        if lv.ready:
+            return
+        if lv.state is State.UNLOADED:
+            raise NotServed(lv.name, lv.version, lv.reason or "unloaded")
+        detail = f": {lv.reason}" if lv.reason else ""
+        raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}{detail}",
+                               self._retry_after() if lv.state is State.LOADING else None)
+
+    def _retry_after(self) -> int:
+        """Seconds until the next look at the store: when a loading version may be ready."""
+        return max(1, math.ceil(self.options.poll_interval))
 
     # -- reading ------------------------------------------------------------------------------
     def models(self) -> dict[str, ModelStatus]:
@@ -152,12 +165,12 @@ class ModelService:
         model = self._models.get(name)
         if model is None:
             if not self._read_once.is_set():  # a booting worker has not read the whole store yet
-                raise ModelUnavailable("Podium is still loading its models; retry shortly")
+                raise ModelUnavailable("Podium is still loading its models; retry shortly",
+                                       self._retry_after())
             raise ModelNotFound(name)
         return model
 
-    @staticmethod
-    def _lookup(model: Model, version: int | None, label: str | None) -> LoadedVersion:
+    def _lookup(self, model: Model, version: int | None, label: str | None) -> LoadedVersion:
         if label is not None:
             version = labels_of(model.config).get(label)
             if version is None:
@@ -165,13 +178,22 @@ class ModelService:
         elif version is None:
             version = model.default
             if version is None:
-                states = ", ".join(f"{v}: {lv.state.value}" for v, lv in model.versions.items())
-                raise ModelUnavailable(f"Model {model.name} has no available version "
-                                       f"({states or 'none served'})")
+                self._no_default(model)
         lv = model.versions.get(version)
         if lv is None:
             raise ModelNotFound(model.name, version)
         return lv
+
+
+    def _no_default(self, model: Model) -> None:
+        """Why a model has no version to answer with: unloaded (404), loading (503, retry) or failed."""
+        if not model.versions:
+            why = "unloaded" if model.config.get("unloaded") else "no version is served"
+            raise NotServed(model.name, reason=why)
+        states = ", ".join(f"{v}: {lv.state.value}" for v, lv in model.versions.items())
+        loading = any(lv.state is State.LOADING for lv in model.versions.values())
+        raise ModelUnavailable(f"Model {model.name} has no available version ({states})",
+                               self._retry_after() if loading else None)
 
 
 def _ready(model: Model) -> bool:

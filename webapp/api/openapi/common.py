@@ -11,12 +11,12 @@ ERROR_MESSAGES = {
     400: "Bad request: the message names the problem",
     401: "No or wrong credentials (HTTP basic auth)",
     403: "The user lacks the admin role",
-    404: "No such model, version or label",
+    404: "No such model, version or label, or the model is unloaded (not served)",
     405: "Method not allowed",
     409: "The change contradicts the store's state",
     413: "The body, batch or image is over a configured limit",
     429: "Too many failed logins; retry after Retry-After seconds",
-    503: "The model is loading, failed to load or was unloaded",
+    503: "The version is loading (with Retry-After) or failed to load",
     507: "The server could not write the version (disk full)",
 }
 

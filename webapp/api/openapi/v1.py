@@ -65,6 +65,9 @@ PREDICT_RESPONSE = {
 }
 EXAMPLES_REQUEST = {
     "type": "object", "required": ["examples"],
+    "description": "tf.Example-style rows: one value (or a one-value list) per named feature, or a "
+                   'whole row as the list of the signature\'s input (`{"inputs": [5.1, 3.5, 1.4, 0.2]}`); '
+                   "`context` holds features shared by every example (never also in an example).",
     "properties": {"signature_name": {"type": "string"}, "context": {"type": "object"},
                    "examples": {"type": "array", "items": {"type": "object"}}},
 }
