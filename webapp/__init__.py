@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.metrics import init_metrics
     from webapp.http.security import init_proxy_fix, init_security_headers
+    from webapp.http.timing import init_timing
     from webapp.logs import configure_logging, init_request_ids
 
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             create_first_admin(users(), app.config["ADMIN_PASSWORD_FILE"])
     register_error_handlers(app)
     init_metrics(app)
+    init_timing(app)
     init_security_headers(app)
     _register_surfaces(app)
     return app

@@ -13,6 +13,7 @@ from webapp.serving.inputs import Inputs
 from webapp.serving.loaded import ServedVersion, VersionStatus
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.versions import labels_of
+from webapp.serving.scheduling.timing import Timings
 
 Decoder = Callable[[ModelSpec], Inputs]
 
@@ -32,13 +33,15 @@ class Answer:
     """A model's answer: probabilities (classifier) or values (regressor), and what answered.
 
     `chosen_by` says how the version was picked: "version", "label", "split" or "default";
-    `batch` is the input as the model saw it (after image preprocessing).
+    `batch` is the input as the model saw it (after image preprocessing); `timings` where the
+    time went inside the core (queue wait, decode, compute).
     """
 
     values: np.ndarray
     served: ServedVersion
     chosen_by: str
     batch: np.ndarray
+    timings: Timings = Timings()
 
     @property
     def version(self) -> int:

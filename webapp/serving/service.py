@@ -19,12 +19,13 @@ import numpy as np
 from webapp.serving.boundary import Answer, Decoder, ModelStatus, Target
 from webapp.serving.errors import ModelNotFound, ModelUnavailable, NotServed
 from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
-from webapp.serving.loaded import LoadedVersion, State, VersionStatus
+from webapp.serving.loaded import LoadedVersion, ServedVersion, State, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
 from webapp.serving.models.store import ModelStore
 from webapp.serving.models.versions import choose_split_version, labels_of
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
+from webapp.serving.scheduling.timing import Timings
 
 __all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "ServingOptions", "Target"]
 
@@ -85,15 +86,22 @@ class ModelService:
         assert scheduler is not None  # an AVAILABLE version always has both
         assert served is not None
         with scheduler.slot():  # a full queue refuses before the body is decoded
-            started, ok, rows = time.perf_counter(), False, 0
+            started, rows, timings = time.perf_counter(), 0, None
             try:
                 batch = to_batch(served.spec, decode(served.spec), self.limits)
-                rows = len(batch)
-                values = scheduler.answer(batch)
-                ok = True
+                rows, decoded = len(batch), time.perf_counter()
+                values, waited = scheduler.answer_timed(batch)
+                timings = Timings(waited, decoded - started, time.perf_counter() - decoded - waited)
             finally:
-                lv.counters.record(time.perf_counter() - started, rows, ok)
-        return Answer(values, served, chosen_by, batch)
+                lv.counters.record(time.perf_counter() - started, rows, timings is not None, timings)
+        return Answer(values, served, chosen_by, batch, timings)
+
+    def record_encode(self, served: ServedVersion, seconds: float) -> None:
+        """Add an adapter's time to encode an answer to the version's figures (if still held)."""
+        model = self._models.get(served.model)
+        lv = model.versions.get(served.version) if model is not None else None
+        if lv is not None:
+            lv.counters.phases.add_encode(seconds)
 
     def run_batch(self, model: str, version: int, batch: np.ndarray) -> np.ndarray:
         """Run a ready batch on one AVAILABLE version, off the request path and uncounted.
