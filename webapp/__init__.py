@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _register_surfaces(app: Flask) -> None:
     """The probes, both APIs, the lifecycle API, the pages and the `flask` commands."""
-    from webapp.api import lifecycle, openapi, v1, v2
+    from webapp.api import lifecycle, openapi, tokens, v1, v2
     from webapp.cli import register_cli
     from webapp.http import probes
     from webapp.pages import init_pages
@@ -59,6 +59,7 @@ def _register_surfaces(app: Flask) -> None:
     v1.init_app(app)
     v2.init_app(app)
     lifecycle.init_app(app)
+    tokens.init_app(app)
     openapi.init_app(app)
     init_pages(app)
     register_cli(app)

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, object] = {
     # failed logins per (user, client) within AUTH_LOCKOUT_WINDOW before answering 429
     "AUTH_MAX_FAILURES": 10,
     "AUTH_LOCKOUT_WINDOW": 300,
+    # how often each worker re-reads the API tokens: a revocation reaches every worker within this
+    "TOKEN_POLL_SECONDS": 5.0,
     # users file, relative to the instance folder
     "USERS_FILE": "users.json",
     # proxies in front of Podium that set X-Forwarded-For / -Proto / -Host / -Prefix (0 = none)
