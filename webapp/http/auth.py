@@ -4,7 +4,8 @@ or as the basic-auth password for clients that speak only basic auth, such as tr
 
 A token acts for its user with its scope: `read` may only read (GET), `predict` may also predict
 and send feedback but never act as an admin, `admin` acts with the user's own role. A flood of
-bad tokens from one client is locked out like bad passwords. Tokens never reach a log line.
+unknown tokens from one client (guesses) is locked out like bad passwords; a revoked or expired
+one is simply refused. Tokens never reach a log line.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _verify_token(secret: str) -> str | None:
     token, why = tokens().check(secret)
     role = users().list().get(token.user) if token else None
     if token is None or role is None:
-        users().record_failure(TOKEN_CLIENT, _client())
+        if why in ("unknown", "malformed"):  # a guess; a revoked or expired token is not
+            users().record_failure(TOKEN_CLIENT, _client())
         g.auth_reason = f"The API token is {why or 'of a user who no longer exists'}"
         return None
     g.user, g.token = token.user, token
