@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.metrics import init_metrics
+    from webapp.http.ratelimit import init_rate_limits
     from webapp.http.security import init_proxy_fix, init_security_headers
     from webapp.http.timing import init_timing
     from webapp.logs import configure_logging, init_request_ids
@@ -43,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_metrics(app)
     init_timing(app)
+    init_rate_limits(app)
     init_security_headers(app)
     _register_surfaces(app)
     return app

@@ -16,6 +16,7 @@ from werkzeug.datastructures import Authorization
 
 from webapp.accounts.tokens import looks_like_token
 from webapp.extensions import tokens, users
+from webapp.http import ratelimit
 from webapp.http.errors import json_error
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -35,6 +36,11 @@ class PodiumAuth(HTTPBasicAuth):
 
     def authorize(self, role, user, auth):
         if g.get("auth_refusal"):  # a token whose scope does not cover this request
+            return False
+        token = g.get("token")
+        verdict = ratelimit.check(g.user, token.id if token else None)
+        if verdict is not None and not verdict.allowed:
+            g.auth_limited = verdict
             return False
         return super().authorize(role, user, auth)
 
@@ -86,6 +92,11 @@ def get_user_roles(username: str) -> list[str]:
 
 @auth.error_handler
 def auth_error(status: int):
+    limited = g.get("auth_limited")
+    if limited is not None:
+        return json_error(429, f"Rate limit exceeded ({limited.limit} requests per window for this "
+                               f"client); retry in {limited.reset_s} s",
+                          {"Retry-After": str(limited.reset_s)})  # RateLimit-* come from ratelimit.py
     retry = g.pop("auth_retry_after", None)
     if retry:
         return json_error(429, "Too many failed logins; try again later",

@@ -16,7 +16,7 @@ ERROR_MESSAGES = {
     405: "Method not allowed",
     409: "The change contradicts the store's state",
     413: "The body, batch or image is over a configured limit",
-    429: "Too many failed logins; retry after Retry-After seconds",
+    429: "Too many failed logins, or the client's rate limit is spent; retry after Retry-After seconds",
     503: "The version is loading (with Retry-After) or failed to load",
     507: "The server could not write the version (disk full)",
 }
