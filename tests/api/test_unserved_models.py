@@ -58,7 +58,7 @@ def test_a_loading_worker_is_503_with_retry_after(model_store, tmp_path, user_he
     instance = tmp_path / "instance"
     app = create_app({"TESTING": True, "MODEL_STORE": str(model_store), "BACKGROUND_LOADING": False,
                       "CREATE_ADMIN": False, "USERS_FILE": str(instance / "users.json"),
-                      "SECRET_KEY": "test-secret", "POLL_INTERVAL": 2.0,
+                      "SECRET_KEY": "test-secret", "POLL_INTERVAL": 2.0, "INSTANCE_PATH": str(instance),
                       "DATABASE_URL": f"sqlite:///{instance / 'podium.sqlite3'}"})
     app.extensions["podium.users"].add(*USER, role="user")  # the store is never read: still booting
     client = app.test_client()
