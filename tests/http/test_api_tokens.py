@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.helpers import IRIS_ROW, assert_clean_error
+from webapp.serving.monitoring.database import LogDatabase
 
 PREDICT = "/api/v1/models/iris:predict"
 BODY = {"instances": [IRIS_ROW]}
@@ -146,3 +147,14 @@ def test_the_cli_makes_lists_and_revokes(app, client):
     refused = runner.invoke(args=["tokens", "create", "nobody", "--name", "x"])
     assert refused.exit_code == 1
     assert "No user" in refused.output
+
+
+def test_a_token_database_that_is_down_refuses_without_locking_anyone_out(app, client):
+    """Tokens cannot be checked: 401 saying why, and the client is not counted as guessing."""
+    store = app.extensions["podium.tokens"]
+    secret = store.create("bob", "nightly")[0]
+    store.db = LogDatabase(sa.create_engine("sqlite:////proc/no-such-dir/podium.sqlite3"))
+    store.forget()
+    answers = [client.get("/api/v1/models/iris", headers=bearer(secret)) for _ in range(12)]
+    assert {a.status_code for a in answers} == {401}
+    assert "unavailable" in answers[-1].get_json()["error"]

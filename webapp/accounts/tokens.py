@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 PREFIX = "pdm_"
 SCOPES = ("predict", "read", "admin")
 MAX_DAYS = 3650
+UNVERIFIABLE = "unverifiable now (the token database is unavailable)"
 
 
 class TokenError(ValueError):
@@ -95,7 +96,8 @@ class TokenStore:
         self._lock = threading.Lock()
         self._by_digest: dict[str, tuple[str, Token]] = {}
         self._read_at = float("-inf")
-        self._used: dict[str, float] = {}  # token id -> last use not yet written
+        self._used: dict[str, float] = {}  # token id -> last use not yet written (approximate)
+        self._failing = False  # the last read failed: an unknown token may be a real one
 
     # -- making and revoking ------------------------------------------------------------------
     def create(self, user: str, name: str, scope: str = "predict", days: float | None = None,
@@ -149,7 +151,7 @@ class TokenStore:
         wanted = digest(secret)
         found = self._snapshot().get(wanted)
         if found is None or not hmac.compare_digest(found[0], wanted):
-            return None, "unknown"
+            return None, UNVERIFIABLE if self._failing else "unknown"
         token = found[1]
         state = token.state()
         if state != "active":
@@ -175,10 +177,10 @@ class TokenStore:
                 rows = conn.execute(sa.select(api_tokens)).all()
         except sa.exc.SQLAlchemyError as exc:  # keep the last copy; try again next poll
             log.warning("Could not read the API tokens: %s", describe_error(exc))
-            self._read_at = time.monotonic()
+            self._read_at, self._failing = time.monotonic(), True
             return
         self._by_digest = {r.digest: (r.digest, _row(r)) for r in rows}
-        self._read_at = time.monotonic()
+        self._read_at, self._failing = time.monotonic(), False
 
     def forget(self) -> None:
         """Read the table again on the next check (after a change made in this process)."""
