@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelUnavailable, NotServed
 from .models.spec import ModelSpec
 from .runtimes import Runtime
 from .scheduling.scheduler import Scheduler
@@ -118,6 +119,17 @@ class LoadedVersion:
     @property
     def ready(self) -> bool:
         return self.state is State.AVAILABLE
+
+    def require_ready(self, retry_after: int) -> None:
+        """Raise unless it can answer: NotServed (404) once retired, ModelUnavailable (503) while
+        loading (with `retry_after`) or failed (without: a retry will not help until someone acts)."""
+        if self.ready:
+            return
+        if self.state is State.UNLOADED:
+            raise NotServed(self.name, self.version, self.reason or "unloaded")
+        detail = f": {self.reason}" if self.reason else ""
+        raise ModelUnavailable(f"Model {self.name} version {self.version} is {self.state.value}{detail}",
+                               retry_after if self.state is State.LOADING else None)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         assert self.runtime is not None

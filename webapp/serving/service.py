@@ -113,7 +113,7 @@ class ModelService:
         as traffic. Raises ModelNotFound, or ModelUnavailable when the version cannot answer.
         """
         lv = self._lookup(self._model(model), version, None)
-        self._check_ready(lv)
+        lv.require_ready(self._retry_after())
         return lv.run(batch)
 
     def _resolve(self, target: Target) -> tuple[LoadedVersion, str]:
@@ -127,19 +127,8 @@ class ModelService:
             if version is None:
                 chosen_by = "default"
         lv = self._lookup(model, version, target.label)
-        self._check_ready(lv)
+        lv.require_ready(self._retry_after())
         return lv, chosen_by
-
-    def _check_ready(self, lv: LoadedVersion) -> None:
-        """Raise unless `lv` can answer: NotServed (404) once retired, ModelUnavailable (503) while
-        loading (with Retry-After) or failed (without: retrying will not help until someone acts)."""
-        if lv.ready:
-            return
-        if lv.state is State.UNLOADED:
-            raise NotServed(lv.name, lv.version, lv.reason or "unloaded")
-        detail = f": {lv.reason}" if lv.reason else ""
-        raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}{detail}",
-                               self._retry_after() if lv.state is State.LOADING else None)
 
     def _retry_after(self) -> int:
         """Seconds until the next look at the store: when a loading version may be ready."""
