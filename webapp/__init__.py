@@ -36,7 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.metrics import init_metrics
+    from webapp.http.ratelimit import init_rate_limits
     from webapp.http.security import init_proxy_fix, init_security_headers
+    from webapp.http.timing import init_timing
     from webapp.logs import configure_logging, init_request_ids
 
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
@@ -49,14 +51,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             create_first_admin(users(), app.config["ADMIN_PASSWORD_FILE"])
     register_error_handlers(app)
     init_metrics(app)
+    init_timing(app)
+    init_rate_limits(app)
     init_security_headers(app)
     _register_surfaces(app)
     return app
 
 
 def _register_surfaces(app: Flask) -> None:
-    """The probes, both APIs, OpenAI's chat API, the lifecycle API, the pages and the `flask` commands."""
-    from webapp.api import lifecycle, openai, openapi, v1, v2
+    """The probes, both APIs, OpenAI's chat API, the lifecycle API, the tokens API, the pages and the
+    `flask` commands."""
+    from webapp.api import lifecycle, openai, openapi, tokens, v1, v2
     from webapp.cli import register_cli
     from webapp.http import probes
     from webapp.pages import init_pages
@@ -66,6 +71,7 @@ def _register_surfaces(app: Flask) -> None:
     v2.init_app(app)
     openai.init_app(app)
     lifecycle.init_app(app)
+    tokens.init_app(app)
     openapi.init_app(app)
     init_pages(app)
     register_cli(app)

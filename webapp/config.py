@@ -58,6 +58,14 @@ DEFAULTS: dict[str, object] = {
     # failed logins per (user, client) within AUTH_LOCKOUT_WINDOW before answering 429
     "AUTH_MAX_FAILURES": 10,
     "AUTH_LOCKOUT_WINDOW": 300,
+    # how often each worker re-reads the API tokens: a revocation reaches every worker within this
+    "TOKEN_POLL_SECONDS": 5.0,
+    # per-client (user or token) API rate limit in `limits` notation, e.g. "20/second;200/10 seconds";
+    # empty: none. RATE_LIMITS overrides it per user name or "token:<id>". Counts are per worker in
+    # memory unless RATE_LIMIT_STORAGE_URL names a Redis shared by every worker and instance.
+    "RATE_LIMIT": "",
+    "RATE_LIMITS": {},
+    "RATE_LIMIT_STORAGE_URL": "memory://",
     # users file, relative to the instance folder
     "USERS_FILE": "users.json",
     # proxies in front of Podium that set X-Forwarded-For / -Proto / -Host / -Prefix (0 = none)

@@ -10,18 +10,20 @@ from typing import cast
 
 from flask import Flask, current_app
 
+from webapp.accounts.tokens import TokenStore
 from webapp.accounts.users import UserStore
 from webapp.serving.jobs.store import BatchJobs
 from webapp.serving.lifecycle.changes import Lifecycle
 from webapp.serving.models.quantize_plan import parse_forms
-from webapp.serving.monitored import Monitoring, build_monitoring
+from webapp.serving.monitored import Monitoring, build_monitoring, monitoring_settings, prepare_once
+from webapp.serving.monitoring.database import open_database
 from webapp.serving.runtimes.skops_types import parse_extension
 from webapp.serving.sandbox import TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
 from webapp.serving.service import ModelService, ServingOptions
 
 SERVICE, LIFECYCLE, USERS, JOBS = "podium.service", "podium.lifecycle", "podium.users", "podium.jobs"
-MONITORING = "podium.monitoring"
+MONITORING, TOKENS = "podium.monitoring", "podium.tokens"
 
 
 def service() -> ModelService:
@@ -34,6 +36,10 @@ def lifecycle() -> Lifecycle:
 
 def users() -> UserStore:
     return cast(UserStore, current_app.extensions[USERS])
+
+
+def tokens() -> TokenStore:
+    return cast(TokenStore, current_app.extensions[TOKENS])
 
 
 def jobs() -> BatchJobs:
@@ -50,6 +56,16 @@ def start_background(app: Flask) -> None:
     app.extensions[SERVICE].start()
     if app.extensions[MONITORING] is not None:
         app.extensions[MONITORING].start()
+
+
+def _token_store(app: Flask, prepared: bool) -> TokenStore:
+    """API tokens live in Podium's database, whose schema the monitoring start prepares; without
+    monitoring, prepare it here (once per server start, as the monitoring would)."""
+    config = app.config
+    if not prepared:
+        prepare_once(monitoring_settings(config, app.instance_path), config["DATABASE_PREPARED_FLAG"])
+    db = open_database(config["DATABASE_URL"] or None, app.instance_path, check_file=False)
+    return TokenStore(db, float(config["TOKEN_POLL_SECONDS"]))
 
 
 def init_extensions(app: Flask) -> None:
@@ -85,6 +101,7 @@ def init_extensions(app: Flask) -> None:
         max_failures=int(config["AUTH_MAX_FAILURES"]),
         lockout_window=float(config["AUTH_LOCKOUT_WINDOW"]))
     app.extensions[MONITORING] = watch = build_monitoring(config, app.instance_path, model_service)
+    app.extensions[TOKENS] = _token_store(app, prepared=watch is not None)
     app.extensions[JOBS] = BatchJobs(
         os.path.join(app.instance_path, "jobs"), model_service,
         max_jobs=int(config["BATCH_MAX_JOBS"]), keep_seconds=float(config["BATCH_KEEP_SECONDS"]),

@@ -187,9 +187,9 @@ def podium_targets(base: str, cases: dict) -> list[tuple[str, str, bytes, str]]:
     targets.append(("mobilenet v1 upload", f"{base}/api/v1/models/mobilenet:predict", image_body,
                     image_type))
     probe = requests.post(f"{base}/api/v2/models/iris/infer", auth=USER, timeout=10, json={
-        "inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]})
+        "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]})
     if probe.status_code != 404:
-        body = json.dumps({"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32",
+        body = json.dumps({"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32",
                                        "data": [5.1, 3.5, 1.4, 0.2]}]}).encode()
         targets.append(("iris v2 JSON", f"{base}/api/v2/models/iris/infer", body, "application/json"))
     return targets

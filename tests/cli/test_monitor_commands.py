@@ -27,9 +27,9 @@ def test_db_upgrade_then_current_on_a_fresh_database(app, runner, tmp_path):
     assert runner.invoke(args=["db", "current"]).exit_code == 1  # an empty database is behind
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "at revision 0001" in result.output
+    assert "at revision 0002" in result.output
     result = runner.invoke(args=["db", "current"])
-    assert (result.exit_code, result.output.strip()) == (0, "sqlite: revision 0001 (newest 0001)")
+    assert (result.exit_code, result.output.strip()) == (0, "sqlite: revision 0002 (newest 0002)")
     engine = sa.create_engine(url)
     assert {"prediction_log", "ground_truth", "model_versions", "monitor_results"} <= set(
         sa.inspect(engine).get_table_names())

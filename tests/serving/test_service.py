@@ -145,7 +145,7 @@ def test_an_unloaded_model_is_not_expected_for_readiness(app, user_headers):
     assert ready.get_json()["models"]["digits"] == {}
     r = client.post("/api/v1/models/digits:predict", json={"instances": [[[0] * 8] * 8]},
                     headers=user_headers)
-    assert_clean_error(r, 503)
+    assert_clean_error(r, 404, "Servable not found")  # unloaded: not found, not 'retry soon'
 
 
 def test_default_version_and_labels_route_requests(app, user_headers):

@@ -1,4 +1,5 @@
-"""Operator tasks as `flask` commands, one group per area: models, demos, users, db, monitor."""
+"""Operator tasks as `flask` commands, one group per area: models, demos, users, tokens, db,
+monitor."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ def register_cli(app: Flask) -> None:
     from webapp.cli.demos import demos_cli
     from webapp.cli.models import models_cli
     from webapp.cli.monitor import monitor_cli
+    from webapp.cli.tokens import tokens_cli
     from webapp.cli.users import users_cli
 
-    for group in (models_cli, demos_cli, users_cli, db_cli, monitor_cli):
+    for group in (models_cli, demos_cli, users_cli, tokens_cli, db_cli, monitor_cli):
         app.cli.add_command(group)

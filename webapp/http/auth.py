@@ -1,25 +1,88 @@
-"""HTTP basic auth for the APIs (flask-httpauth), with roles, lockout and JSON error bodies."""
+"""Who may call the APIs: basic auth with a password, or an API token (as `Authorization: Bearer`,
+or as the basic-auth password for clients that speak only basic auth, such as tritonclient's
+`BasicAuth`); roles, token scopes, lockout, and JSON error bodies.
+
+A token acts for its user with its scope: `read` may only read (GET), `predict` may also predict
+and send feedback but never act as an admin, `admin` acts with the user's own role. A flood of
+unknown tokens from one client (guesses) is locked out like bad passwords; a revoked or expired
+one is simply refused. Tokens never reach a log line.
+"""
 
 from __future__ import annotations
 
 from flask import g, request
 from flask_httpauth import HTTPBasicAuth
+from werkzeug.datastructures import Authorization
 
-from webapp.extensions import users
+from webapp.accounts.tokens import looks_like_token
+from webapp.extensions import tokens, users
+from webapp.http import ratelimit
 from webapp.http.errors import json_error
 
-auth = HTTPBasicAuth(realm="Podium")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+READING_POSTS = ("/api/v2/repository/index",)  # a POST that only reads (the OIP index)
+TOKEN_CLIENT = "\0token"  # the lockout key's name part for bad tokens, per client address
+
+
+class PodiumAuth(HTTPBasicAuth):
+    """Basic auth that also reads `Authorization: Bearer <token>` as a password-only credential."""
+
+    def get_auth(self):
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return Authorization("basic", {"username": "", "password": value.strip()})
+        return super().get_auth()
+
+    def authorize(self, role, user, auth):
+        if g.get("auth_refusal"):  # a token whose scope does not cover this request
+            return False
+        token = g.get("token")
+        verdict = ratelimit.check(g.user, token.id if token else None)
+        if verdict is not None and not verdict.allowed:
+            g.auth_limited = verdict
+            return False
+        return super().authorize(role, user, auth)
+
+
+auth = PodiumAuth(realm="Podium")
 
 
 @auth.verify_password
 def verify_password(username: str, password: str) -> str | None:
-    role, wait = users().authenticate(username, password, request.remote_addr or "-")
+    if looks_like_token(password):
+        return _verify_token(password)
+    role, wait = users().authenticate(username, password, _client())
     if wait:
         g.auth_retry_after = int(wait)
     if role is None:
         return None
     g.user, g.role = username, role
     return username
+
+
+def _verify_token(secret: str) -> str | None:
+    """The token's user when it is active and its user still exists; the reason kept on `g`."""
+    wait = users().locked_out(TOKEN_CLIENT, _client())
+    if wait:
+        g.auth_retry_after = int(wait)
+        return None
+    token, why = tokens().check(secret)
+    role = users().list().get(token.user) if token else None
+    if token is None or role is None:
+        if why in ("unknown", "malformed"):  # a guess; a revoked or expired token is not
+            users().record_failure(TOKEN_CLIENT, _client())
+        g.auth_reason = f"The API token is {why or 'of a user who no longer exists'}"
+        return None
+    g.user, g.token = token.user, token
+    g.role = role if token.scope == "admin" else "user"
+    if token.scope == "read" and request.method not in SAFE_METHODS and request.path not in READING_POSTS:
+        g.auth_refusal = "This token's scope is read; it may not predict or change anything"
+    return token.user
+
+
+def _client() -> str:
+    return request.remote_addr or "-"
 
 
 @auth.get_user_roles
@@ -29,10 +92,16 @@ def get_user_roles(username: str) -> list[str]:
 
 @auth.error_handler
 def auth_error(status: int):
+    limited = g.get("auth_limited")
+    if limited is not None:
+        return json_error(429, f"Rate limit exceeded ({limited.limit} requests per window for this "
+                               f"client); retry in {limited.reset_s} s",
+                          {"Retry-After": str(limited.reset_s)})  # RateLimit-* come from ratelimit.py
     retry = g.pop("auth_retry_after", None)
     if retry:
         return json_error(429, "Too many failed logins; try again later",
                           {"Retry-After": str(retry)})
     if status == 403:
-        return json_error(403, "This needs the admin role")
-    return json_error(401, "Authentication required: use HTTP basic auth")
+        return json_error(403, g.get("auth_refusal") or "This needs the admin role")
+    return json_error(401, g.get("auth_reason") or
+                      "Authentication required: use HTTP basic auth or an API token (Bearer)")

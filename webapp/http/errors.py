@@ -11,7 +11,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from webapp.serving.errors import Overloaded, ServingError
+from webapp.serving.errors import ServingError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ def json_error(status: int, message: str, headers: dict[str, str] | None = None)
 
 
 def serving_error_response(exc: ServingError, message: str | None = None) -> Response:
-    """The core's error as `{"error": message}` with its status (and Retry-After when overloaded)."""
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+    """The core's error as `{"error": message}` with its status, and Retry-After when the core
+    says a retry may succeed (overloaded, loading); never on a 404 or a failed version."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return json_error(exc.status, message if message is not None else exc.message, headers)
 
 

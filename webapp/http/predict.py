@@ -38,7 +38,7 @@ def predict(where: Target, decode: Decoder) -> Answer:
     """Resolve, decode inside the version's queue place, predict; the answer, also kept on `g`."""
     watch = monitoring()
     answer = service().predict(where, decode) if watch is None else _logged(watch, where, decode)
-    g.podium_answer = answer
+    g.podium_answer, g.podium_answered_at = answer, time.perf_counter()  # encode time starts here
     return answer
 
 

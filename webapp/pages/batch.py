@@ -12,7 +12,7 @@ from webapp.extensions import jobs
 from webapp.pages.access import user_name
 from webapp.pages.kinds import kind_of, recommender
 from webapp.pages.models import guard, model_page, selection
-from webapp.serving.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
+from webapp.serving.errors import InvalidInput, ModelUnavailable, NotServed, Overloaded, PayloadTooLarge
 
 bp = Blueprint("batch", __name__)
 bp.before_request(guard)
@@ -26,7 +26,7 @@ def create(name: str):
         if upload is None or not upload.filename:
             raise InvalidInput("Choose a CSV file first.")
         job_id = jobs().create(name, upload.stream, upload.filename or "", *picked, caller=user_name())
-    except (InvalidInput, PayloadTooLarge, ModelUnavailable, Overloaded) as exc:
+    except (InvalidInput, PayloadTooLarge, ModelUnavailable, NotServed, Overloaded) as exc:
         if kind_of(name) == "recommendation":  # its CSV form is on its own page
             return recommender(name, exc.status, batch_error=exc.message)
         return model_page(name, exc.status, picked=picked, batch_error=exc.message)

@@ -14,7 +14,7 @@ from webapp.http.predict import predict as predict_once
 from webapp.pages.access import check_post, require_viewer, user_name
 from webapp.pages.kinds import page_for
 from webapp.pages.monitoring_section import monitoring_context
-from webapp.serving.errors import InvalidInput, ModelUnavailable, PayloadTooLarge
+from webapp.serving.errors import InvalidInput, ModelUnavailable, NotServed, PayloadTooLarge
 from webapp.serving.inputs import Images, Inputs, Rows
 from webapp.serving.inputs.images import example_png
 from webapp.serving.models.spec import Feature, ModelSpec
@@ -56,7 +56,7 @@ def model_page(name: str, status: int = 200, shown: int | None = None, **extra: 
     where = Target(name, shown, None) if shown is not None else Target(name, picked_version, picked_label)
     try:
         version = service().version(where, available=False)
-    except ModelUnavailable as exc:
+    except (ModelUnavailable, NotServed) as exc:  # an unloaded model still has a page
         version, extra["unavailable"] = None, exc.message
     context = {"view": model, "status": version, "spec": version.spec if version else None,
                "picked_version": picked_version, "picked_label": picked_label, "values": form_values(),
@@ -76,7 +76,7 @@ def predict(name: str):
     picked = selection(request.form)
     try:
         answer = predict_once(Target(name, *picked, caller=user_name()), decode_form)
-    except (InvalidInput, PayloadTooLarge, ModelUnavailable) as exc:
+    except (InvalidInput, PayloadTooLarge, ModelUnavailable, NotServed) as exc:
         return model_page(name, exc.status, picked=picked, error=exc.message)
     extra = {}
     if answer.spec.image is not None:

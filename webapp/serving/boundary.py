@@ -13,6 +13,7 @@ from webapp.serving.inputs import Inputs
 from webapp.serving.loaded import ServedVersion, VersionStatus
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.versions import labels_of
+from webapp.serving.scheduling.timing import Timings
 
 
 @runtime_checkable
@@ -44,14 +45,16 @@ class Answer:
     """A model's answer: probabilities (classifier) or values (regressor), and what answered.
 
     `chosen_by` says how the version was picked: "version", "label", "split" or "default";
-    `batch` is the input as the model saw it (after image preprocessing). For a recommender or a
-    chat, `values` is what its `Question` answered and `batch` is None.
+    `batch` is the input as the model saw it (after image preprocessing); `timings` where the
+    time went inside the core (queue wait, decode, compute). For a recommender or a chat, `values`
+    is what its `Question` answered and `batch` is None.
     """
 
     values: Any
     served: ServedVersion
     chosen_by: str
     batch: np.ndarray | None
+    timings: Timings = Timings()
 
     @property
     def version(self) -> int:

@@ -12,6 +12,7 @@ class ServingError(Exception):
     """Base class: a message meant for the caller and an HTTP-ish status."""
 
     status: int = 500
+    retry_after: int | None = None  # seconds a caller should wait before retrying, when it may
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -40,6 +41,18 @@ class ModelNotFound(ServingError):
         self.name, self.version, self.label = name, version, label
 
 
+class NotServed(ModelNotFound):
+    """The model (or version) is stored but no worker serves it: unloaded by an operator, or
+    retired. A 404 as KServe answers, so clients and proxies do not retry it as they would a 503."""
+
+    def __init__(self, name: str, version: int | None = None, reason: str = "unloaded") -> None:
+        super().__init__(name, version)
+        which = f"Model {name}" + (f" version {version}" if version is not None else "")
+        self.message = f"{which} is not served ({reason})"
+        self.args = (self.message,)
+        self.reason = reason
+
+
 class NotFound(ServingError):
     """Something a request names does not exist (e.g. a request id the prediction log never kept)."""
 
@@ -47,9 +60,13 @@ class NotFound(ServingError):
 
 
 class ModelUnavailable(ServingError):
-    """The version exists but is loading, failed to load or was unloaded."""
+    """The version exists but cannot answer now: loading (with `retry_after`) or failed to load."""
 
     status = 503
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Conflict(ServingError):

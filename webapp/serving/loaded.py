@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelUnavailable, NotServed
 from .models.spec import ModelSpec
 from .runtimes import Runtime
 from .scheduling.scheduler import Scheduler
+from .scheduling.timing import PhaseTotals, Timings
 
 
 class State(StrEnum):
@@ -35,21 +37,24 @@ class Counters:
     rows: int = 0
     last_latency_ms: float | None = None
     total_latency_ms: float = 0.0
+    phases: PhaseTotals = field(default_factory=PhaseTotals)  # where the answered requests' time went
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, seconds: float, rows: int, ok: bool) -> None:
+    def record(self, seconds: float, rows: int, ok: bool, timings: Timings | None = None) -> None:
         with self.lock:
             self.requests += 1
             self.errors += 0 if ok else 1
             self.rows += rows
             self.last_latency_ms = seconds * 1000.0
             self.total_latency_ms += seconds * 1000.0
+        if timings is not None:
+            self.phases.add(timings)
 
     def as_dict(self) -> dict[str, Any]:
         mean = self.total_latency_ms / self.requests if self.requests else None
         return {"requests": self.requests, "errors": self.errors, "rows": self.rows,
                 "last_latency_ms": self.last_latency_ms, "mean_latency_ms": mean,
-                "total_latency_ms": self.total_latency_ms}
+                "total_latency_ms": self.total_latency_ms, "timing": self.phases.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,17 @@ class LoadedVersion:
     @property
     def ready(self) -> bool:
         return self.state is State.AVAILABLE
+
+    def require_ready(self, retry_after: int) -> None:
+        """Raise unless it can answer: NotServed (404) once retired, ModelUnavailable (503) while
+        loading (with `retry_after`) or failed (without: a retry will not help until someone acts)."""
+        if self.ready:
+            return
+        if self.state is State.UNLOADED:
+            raise NotServed(self.name, self.version, self.reason or "unloaded")
+        detail = f": {self.reason}" if self.reason else ""
+        raise ModelUnavailable(f"Model {self.name} version {self.version} is {self.state.value}{detail}",
+                               retry_after if self.state is State.LOADING else None)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         assert self.runtime is not None

@@ -8,6 +8,7 @@ never hold a loaded version or a runtime; reading calls return copies (`ModelSta
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -16,15 +17,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from webapp.serving.boundary import Answer, Decoder, ModelStatus, Question, Target
-from webapp.serving.errors import InvalidInput, ModelNotFound, ModelUnavailable
+from webapp.serving.errors import InvalidInput, ModelNotFound, ModelUnavailable, NotServed
 from webapp.serving.inputs import DEFAULT_MAX_PIXELS, Limits, to_batch
-from webapp.serving.loaded import LoadedVersion, VersionStatus
+from webapp.serving.loaded import LoadedVersion, ServedVersion, State, VersionStatus
 from webapp.serving.loader import LoadOptions, Model, StoreWatcher
 from webapp.serving.models.spec import KIND_TASKS, ModelSpec
 from webapp.serving.models.store import ModelStore
 from webapp.serving.models.versions import choose_split_version, labels_of
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits
 from webapp.serving.scheduling.scheduler import Policy
+from webapp.serving.scheduling.timing import Timings
 
 __all__ = ["Answer", "Decoder", "ModelService", "ModelStatus", "Question", "ServingOptions", "Target"]
 
@@ -87,19 +89,27 @@ class ModelService:
         assert scheduler is not None  # an AVAILABLE version always has both
         assert served is not None
         with scheduler.slot():  # a full queue refuses before the body is decoded
-            started, ok, rows = time.perf_counter(), False, 0
+            started, rows, timings = time.perf_counter(), 0, None
             try:
                 inputs = decode(served.spec)
+                decoded = time.perf_counter()
                 if served.spec.task in KIND_TASKS.values():
-                    values, batch, rows = ask(served.spec, inputs, lv.runtime), None, 1
+                    values, batch, rows, waited = ask(served.spec, inputs, lv.runtime), None, 1, 0.0
                 else:
                     batch = to_batch(served.spec, inputs, self.limits)
-                    rows = len(batch)
-                    values = scheduler.answer(batch)
-                ok = True
+                    rows, decoded = len(batch), time.perf_counter()
+                    values, waited = scheduler.answer_timed(batch)
+                timings = Timings(waited, decoded - started, time.perf_counter() - decoded - waited)
             finally:
-                lv.counters.record(time.perf_counter() - started, rows, ok)
-        return Answer(values, served, chosen_by, batch)
+                lv.counters.record(time.perf_counter() - started, rows, timings is not None, timings)
+        return Answer(values, served, chosen_by, batch, timings)
+
+    def record_encode(self, served: ServedVersion, seconds: float) -> None:
+        """Add an adapter's time to encode an answer to the version's figures (if still held)."""
+        model = self._models.get(served.model)
+        lv = model.versions.get(served.version) if model is not None else None
+        if lv is not None:
+            lv.counters.phases.add_encode(seconds)
 
     def run_batch(self, model: str, version: int, batch: np.ndarray) -> np.ndarray:
         """Run a ready batch on one AVAILABLE version, off the request path and uncounted.
@@ -109,8 +119,7 @@ class ModelService:
         as traffic. Raises ModelNotFound, or ModelUnavailable when the version cannot answer.
         """
         lv = self._lookup(self._model(model), version, None)
-        if not lv.ready:
-            raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}")
+        lv.require_ready(self._retry_after())
         return lv.run(batch)
 
     def _resolve(self, target: Target) -> tuple[LoadedVersion, str]:
@@ -124,10 +133,12 @@ class ModelService:
             if version is None:
                 chosen_by = "default"
         lv = self._lookup(model, version, target.label)
-        if not lv.ready:
-            detail = f": {lv.reason}" if lv.reason else ""
-            raise ModelUnavailable(f"Model {lv.name} version {lv.version} is {lv.state.value}{detail}")
+        lv.require_ready(self._retry_after())
         return lv, chosen_by
+
+    def _retry_after(self) -> int:
+        """Seconds until the next look at the store: when a loading version may be ready."""
+        return max(1, math.ceil(self.options.poll_interval))
 
     # -- reading ------------------------------------------------------------------------------
     def models(self) -> dict[str, ModelStatus]:
@@ -159,12 +170,12 @@ class ModelService:
         model = self._models.get(name)
         if model is None:
             if not self._read_once.is_set():  # a booting worker has not read the whole store yet
-                raise ModelUnavailable("Podium is still loading its models; retry shortly")
+                raise ModelUnavailable("Podium is still loading its models; retry shortly",
+                                       self._retry_after())
             raise ModelNotFound(name)
         return model
 
-    @staticmethod
-    def _lookup(model: Model, version: int | None, label: str | None) -> LoadedVersion:
+    def _lookup(self, model: Model, version: int | None, label: str | None) -> LoadedVersion:
         if label is not None:
             version = labels_of(model.config).get(label)
             if version is None:
@@ -172,13 +183,22 @@ class ModelService:
         elif version is None:
             version = model.default
             if version is None:
-                states = ", ".join(f"{v}: {lv.state.value}" for v, lv in model.versions.items())
-                raise ModelUnavailable(f"Model {model.name} has no available version "
-                                       f"({states or 'none served'})")
+                self._no_default(model)
         lv = model.versions.get(version)
         if lv is None:
             raise ModelNotFound(model.name, version)
         return lv
+
+
+    def _no_default(self, model: Model) -> None:
+        """Why a model has no version to answer with: unloaded (404), loading (503, retry) or failed."""
+        if not model.versions:
+            why = "unloaded" if model.config.get("unloaded") else "no version is served"
+            raise NotServed(model.name, reason=why)
+        states = ", ".join(f"{v}: {lv.state.value}" for v, lv in model.versions.items())
+        loading = any(lv.state is State.LOADING for lv in model.versions.values())
+        raise ModelUnavailable(f"Model {model.name} has no available version ({states})",
+                               self._retry_after() if loading else None)
 
 
 def ask(spec: ModelSpec, question: object, backend: object) -> object:

@@ -12,7 +12,15 @@ import io
 import numpy as np
 import pytest
 
-from tests.support.helpers import DIABETES_FEATURES, IRIS_FEATURES, IRIS_LABELS, IRIS_ROW, digit_png, heldout
+from tests.support.helpers import (
+    DIABETES_FEATURES,
+    IRIS_FEATURES,
+    IRIS_LABELS,
+    IRIS_ROW,
+    assert_clean_error,
+    digit_png,
+    heldout,
+)
 
 V1 = "/api/v1/models"
 
@@ -113,6 +121,29 @@ def test_classify_merges_context_into_every_example(client, user_headers):
     doc = client.post(f"{V1}/iris:classify", json=body, headers=user_headers).get_json()
     assert len(doc["results"]) == 2
     assert all(max(pairs, key=lambda p: p[1])[0] == "setosa" for pairs in doc["results"])
+
+
+def test_classify_and_regress_take_a_whole_row_as_the_signatures_list_feature(client, user_headers,
+                                                                             demo_store):
+    """`{"inputs": [5.1, 3.5, 1.4, 0.2]}`: one feature named after the signature's input, a list."""
+    by_name = {"examples": [dict(zip(IRIS_FEATURES, IRIS_ROW, strict=True))]}
+    as_list = {"examples": [{"inputs": IRIS_ROW}, {"inputs": [6.7, 3.0, 5.2, 2.3]}]}
+    named = client.post(f"{V1}/iris:classify", json=by_name, headers=user_headers).get_json()
+    listed = client.post(f"{V1}/iris:classify", json=as_list, headers=user_headers)
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert listed.get_json()["results"][0] == named["results"][0]
+    assert max(listed.get_json()["results"][1], key=lambda p: p[1])[0] == "virginica"
+    rows = heldout(demo_store, "diabetes")["x"][:2]
+    regress = client.post(f"{V1}/diabetes:regress", headers=user_headers,
+                          json={"examples": [{"inputs": row} for row in rows]})
+    predict = client.post(f"{V1}/diabetes:predict", json={"instances": rows}, headers=user_headers)
+    assert regress.get_json()["results"] == predict.get_json()["predictions"]
+
+
+def test_a_list_feature_beside_other_features_is_refused_clearly(client, user_headers):
+    body = {"context": {IRIS_FEATURES[0]: 5.1}, "examples": [{"inputs": IRIS_ROW[1:]}]}
+    r = client.post(f"{V1}/iris:classify", json=body, headers=user_headers)
+    assert_clean_error(r, 400, "'inputs' must hold one value")
 
 
 def test_regress_like_the_documented_half_plus_three_call(client, user_headers, demo_store):

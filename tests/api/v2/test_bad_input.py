@@ -75,7 +75,7 @@ JSON_CASES = [
     ("duplicate input names", {"inputs": [fp32(ROW)["inputs"][0], fp32(ROW)["inputs"][0]]}, 400, "unique"),
     ("unknown feature input", {"inputs": [{"name": "petal", "shape": [1], "datatype": "FP32", "data": [1]},
                                           {"name": "sepal", "shape": [1], "datatype": "FP32", "data": [1]}]},
-     400, "Unknown input"),
+     400, "unexpected inference input 'petal'"),
     ("unknown output", {**fp32(ROW), "outputs": [{"name": "scores"}]}, 400, "Unknown output"),
     ("duplicate output", {**fp32(ROW), "outputs": [{"name": "label"}, {"name": "label"}]}, 400, "twice"),
     ("outputs not a list", {**fp32(ROW), "outputs": "label"}, 400, "'outputs'"),
@@ -160,7 +160,7 @@ def test_bad_bytes_tensors(client, raw, count, needle):
 
 
 def test_image_tensor_shapes_are_checked(client):
-    wrong = fp32([0.0] * 49, shape=(1, 7, 7))
+    wrong = {"inputs": [{**fp32([0.0] * 49, shape=(1, 7, 7))["inputs"][0], "name": "image"}]}
     r = client.post("/api/v2/models/digits/infer", data=json.dumps(wrong), headers=USER)
     assert r.status_code == 400
     assert "[-1, 8, 8, 1]" in r.get_json()["error"]

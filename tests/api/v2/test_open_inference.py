@@ -80,9 +80,10 @@ def test_json_and_binary_match_v1(client, user_headers, demo_store, name):
     x, _ = heldout(demo_store, name)
     expected = v1_values(client, user_headers, name, x.tolist())
     output = "predictions" if name == "diabetes" else "probabilities"
-    as_json = decoded(infer(client, name, {"inputs": [tensor("input", x)]}))
+    input_name = "image" if name == "digits" else "input"
+    as_json = decoded(infer(client, name, {"inputs": [tensor(input_name, x)]}))
     np.testing.assert_array_equal(as_json["decoded"][output], expected)
-    doc = {"inputs": [{"name": "x", "shape": list(x.shape), "datatype": "FP32",
+    doc = {"inputs": [{"name": input_name, "shape": list(x.shape), "datatype": "FP32",
                        "parameters": {"binary_data_size": x.nbytes}}],
            "parameters": {"binary_data_output": True}}
     body, headers = binary_body(doc, [x.astype("<f4").tobytes()])
@@ -227,7 +228,7 @@ def test_repository_index_load_unload(app, admin_headers, user_headers):
     assert "iris" not in {e["name"] for e in ready_only}
     not_ready = client.get("/api/v2/models/iris/ready", headers=user_headers)
     assert (not_ready.status_code, not_ready.get_json()["ready"]) == (503, False)
-    assert infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS)]}).status_code == 503
+    assert infer(client, "iris", {"inputs": [tensor("input", IRIS_ROWS)]}).status_code == 404
     assert client.get("/api/v2/health/ready").status_code == 200  # an unloaded model is not expected
     refused = client.post("/api/v2/repository/models/iris/load", headers=admin_headers,
                           json={"parameters": {"config": "{}"}})

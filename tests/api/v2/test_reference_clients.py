@@ -158,7 +158,8 @@ class KServeWire:
         return r.json().get("ready")
 
     def infer_v2(self, name: str, array: np.ndarray, datatype: str, binary: bool) -> dict:
-        entry = {"name": "input-0", "shape": list(array.shape), "datatype": datatype}
+        entry = {"name": "image" if name == "digits" else "input", "shape": list(array.shape),
+                 "datatype": datatype}
         request = {"id": str(uuid.uuid4()), "model_name": name, "inputs": [entry]}
         headers = {}
         if binary:

@@ -9,21 +9,33 @@ MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 ERROR_MESSAGES = {
     400: "Bad request: the message names the problem",
-    401: "No or wrong credentials (HTTP basic auth)",
-    403: "The user lacks the admin role",
-    404: "No such model, version or label",
+    401: "No or wrong credentials: basic auth, or an API token (Bearer, or the basic-auth password) "
+         "that is unknown, malformed, expired or revoked",
+    403: "The user lacks the admin role, or the token's scope does not cover this request",
+    404: "No such model, version or label, or the model is unloaded (not served)",
     405: "Method not allowed",
     409: "The change contradicts the store's state",
     413: "The body, batch or image is over a configured limit",
-    429: "Too many failed logins; retry after Retry-After seconds",
-    503: "The model is loading, failed to load or was unloaded",
+    429: "Too many failed logins, or the client's rate limit is spent; retry after Retry-After seconds",
+    503: "The version is loading (with Retry-After) or failed to load",
     507: "The server could not write the version (disk full)",
 }
 
 
+SERVER_TIMING = {"Server-Timing": {
+    "description": "Where the time went, in milliseconds: queue wait, decode, compute, encode",
+    "schema": {"type": "string"},
+    "example": "queue;dur=0.000, decode;dur=0.210, compute;dur=0.331, encode;dur=0.054"}}
+
+
 def components() -> dict[str, Any]:
     return {
-        "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+        "securitySchemes": {
+            "basicAuth": {"type": "http", "scheme": "basic",
+                          "description": "A user and password, or any user name and an API token"},
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "An API token (`pdm_...`) from /api/tokens, the Tokens page "
+                                          "or `flask tokens create`"}},
         "schemas": {"Error": {
             "type": "object", "required": ["error"],
             "properties": {"error": {"type": "string", "description": "What went wrong, for a person"}},
@@ -93,7 +105,7 @@ def document(title: str, description: str, paths: dict[str, Any], tags: list[dic
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1.0.0", "description": description},
         "servers": [{"url": "/"}],
-        "security": [{"basicAuth": []}],
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
         "tags": tags,
         "paths": paths,
         "components": components(),

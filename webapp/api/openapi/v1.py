@@ -6,6 +6,7 @@ from typing import Any
 
 from webapp.api.openapi.common import (
     JSON,
+    SERVER_TIMING,
     document,
     errors,
     json_body,
@@ -65,6 +66,9 @@ PREDICT_RESPONSE = {
 }
 EXAMPLES_REQUEST = {
     "type": "object", "required": ["examples"],
+    "description": "tf.Example-style rows: one value (or a one-value list) per named feature, or a "
+                   'whole row as the list of the signature\'s input (`{"inputs": [5.1, 3.5, 1.4, 0.2]}`); '
+                   "`context` holds features shared by every example (never also in an example).",
     "properties": {"signature_name": {"type": "string"}, "context": {"type": "object"},
                    "examples": {"type": "array", "items": {"type": "object"}}},
 }
@@ -108,7 +112,8 @@ def paths() -> dict[str, Any]:
             op_id=f"modelMetadata{key}")}
         for verb, (summary, body, response) in VERBS.items():
             out[f"{base}:{verb}"] = {"post": operation(
-                summary, {**ok(response, headers=VERSION_HEADER), **errors(400, 404, 413, 503)},
+                summary, {**ok(response, headers={**VERSION_HEADER, **SERVER_TIMING}),
+                          **errors(400, 404, 413, 503)},
                 tags=["inference"], parameters=[*params, REQUEST_KEY], body={**body, "required": True},
                 op_id=f"{verb}{key}")}
     out["/api/v1/models/{name}:feedback"] = feedback_operation("feedback")

@@ -10,6 +10,7 @@ from typing import Any
 
 from webapp.api.openapi.common import (
     JSON,
+    SERVER_TIMING,
     document,
     errors,
     json_body,
@@ -19,6 +20,7 @@ from webapp.api.openapi.common import (
     version_param,
 )
 from webapp.api.openapi.monitoring import v2_monitoring_paths
+from webapp.api.openapi.tokens import token_paths
 from webapp.api.openapi.v2_lifecycle import lifecycle_paths
 
 DATATYPES = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -89,6 +91,7 @@ TAGS = [{"name": "health", "description": "Liveness and readiness"},
         {"name": "repository", "description": "Model repository extension: index, load, unload"},
         {"name": "lifecycle", "description": "Admin: publish, labels, default, rollback, split, audit"},
         {"name": "monitoring", "description": "Podium's: ground truth, drift, quality, A/B, export"},
+        {"name": "tokens", "description": "API tokens: make (shown once), list, revoke"},
         {"name": "meta", "description": "This document"}]
 
 
@@ -111,8 +114,9 @@ def _model_routes() -> dict[str, Any]:
             tags=["metadata"], parameters=params, op_id=f"modelStats{key}")}
         out[base + "/infer"] = {"post": operation(
             "Inference; the answer's model_version is the version that served it",
-            {"200": {"description": "Outputs", "content": {JSON: {"schema": INFER_RESPONSE},
-                                                            "application/octet-stream": {"schema": BINARY}}},
+            {"200": {"description": "Outputs", "headers": SERVER_TIMING,
+                     "content": {JSON: {"schema": INFER_RESPONSE},
+                                 "application/octet-stream": {"schema": BINARY}}},
              **errors(400, 404, 413, 503)},
             tags=["inference"], parameters=[*params, REQUEST_KEY], op_id=f"infer{key}",
             body={"required": True, "content": {JSON: {"schema": INFER_REQUEST},
@@ -157,5 +161,5 @@ def v2_document() -> dict[str, Any]:
         "The Open Inference Protocol as KServe, Triton and MLServer speak it: point tritonclient at "
         "`host:port/api` or kserve's client at `http://host/api`. Errors are `{\"error\": \"...\"}`. "
         "The `/api/v2/repository/models/{name}/...` lifecycle routes need the admin role.",
-        {**data_plane_paths(), **v2_monitoring_paths(), **lifecycle_paths(), **meta}, TAGS,
+        {**data_plane_paths(), **v2_monitoring_paths(), **lifecycle_paths(), **token_paths(), **meta}, TAGS,
     )

@@ -24,6 +24,9 @@ SIGNATURES = {
 }
 
 
+EXAMPLE_INPUT = "inputs"  # the input of the classify/regress signatures (documents.py), as TF names it
+
+
 def decode_b64(value: Any) -> Any:
     """Replace every {"b64": "..."} object with its bytes, recursively through lists and objects."""
     if isinstance(value, dict) and "b64" in value:
@@ -112,7 +115,7 @@ def _columns_to_rows(cols: dict[str, Any], spec: ModelSpec) -> list[Any]:
 
 
 def parse_examples(body: dict[str, Any], spec: ModelSpec, verb: str) -> Inputs:
-    """Inputs from a :classify/:regress body (`examples` merged with `context`)."""
+    """Inputs from a :classify/:regress body: each example merged with the shared `context`."""
     check_signature(body, verb)
     if verb == "classify" and spec.task != "classification":
         raise Unimplemented(f"{spec.name} is a regressor; use :regress or :predict")
@@ -122,7 +125,7 @@ def parse_examples(body: dict[str, Any], spec: ModelSpec, verb: str) -> Inputs:
     if not isinstance(examples, list) or not examples:
         raise InvalidInput("'examples' must be a non-empty list of objects")
     if not isinstance(context, dict):
-        raise InvalidInput("'context' must be an object")
+        raise InvalidInput("'context' must be an object of features shared by every example")
     rows = []
     for i, example in enumerate(examples):
         if not isinstance(example, dict):
@@ -130,18 +133,28 @@ def parse_examples(body: dict[str, Any], spec: ModelSpec, verb: str) -> Inputs:
         both = set(example) & set(context)
         if both:
             raise InvalidInput(f"Feature {sorted(both)[0]!r} appears in both context and example {i}")
-        merged = {k: _single(v, k) for k, v in {**context, **example}.items()}
-        rows.append(decode_b64(merged))
+        rows.append(decode_b64(_example_row({**context, **example}, spec)))
     if spec.image is not None:
-        rows = [_single(next(iter(r.values())), "image") if len(r) == 1 else r for r in rows]
+        rows = [next(iter(r.values())) if len(r) == 1 else r for r in rows]
     return typed(rows, spec)
 
 
+def _example_row(features: dict[str, Any], spec: ModelSpec) -> Any:
+    """One example → one row: a whole row as the list of the signature's input ("inputs"), as
+    a tf.Example holds a float_list, or one value per named feature."""
+    whole = features.get(EXAMPLE_INPUT)
+    if (spec.image is None and set(features) == {EXAMPLE_INPUT} and isinstance(whole, list)
+            and EXAMPLE_INPUT not in spec.feature_names):
+        return whole
+    return {k: _single(v, k) for k, v in features.items()}
+
+
 def _single(value: Any, name: str) -> Any:
-    """A tf.Example feature is a list; Podium's models take one value per feature."""
+    """A tf.Example feature is a list; Podium's models take one value per named feature."""
     if isinstance(value, list):
         if len(value) != 1:
-            raise InvalidInput(f"Feature {name!r} must hold one value, got {len(value)}")
+            raise InvalidInput(f"Feature {name!r} must hold one value, got {len(value)} (a whole "
+                               f"row goes alone under {EXAMPLE_INPUT!r})")
         return value[0]
     return value
 

@@ -1,8 +1,9 @@
 """The Open Inference Protocol's infer request/response ↔ what ModelService takes and returns.
 
-Inputs: an image model takes one BYTES input of encoded images ([n] or [n, 1]) or one numeric
-tensor [n, h, w, c] (or [n, h, w] when grey); a tabular model takes one numeric input [n, k] of any
-name, or one input per named feature ([n] or [n, 1]) as MLServer does. Outputs: classifiers give
+Inputs: an image model takes one input named "image": BYTES of encoded images ([n] or [n, 1]) or
+a numeric tensor [n, h, w, c] (or [n, h, w] when grey); a tabular model takes one numeric input
+"input" [n, k], or one input per named feature ([n] or [n, 1]) as MLServer does. Any other name
+is refused (400), as Triton refuses it. Outputs: classifiers give
 "probabilities" FP32 [n, k] and "label" BYTES [n]; regressors give "predictions" FP32 [n]. A
 recommender's ids in and ranked items out are in `kinds.py`.
 """
@@ -106,9 +107,31 @@ def _requested(items: Any, spec: ModelSpec, binary_default: bool) -> tuple[Reque
     return tuple(out)
 
 
+def input_names(spec: ModelSpec) -> list[str]:
+    """The input names a model takes: its metadata tensor's, or (tabular) one per feature."""
+    return ["image"] if spec.image is not None else ["input", *spec.feature_names]
+
+
+def check_names(tensors: list[Tensor], spec: ModelSpec) -> None:
+    """Refuse an input the model does not have, as Triton does, rather than guessing what it meant."""
+    names = input_names(spec)
+    for tensor in tensors:
+        if tensor.name not in names:
+            raise InvalidInput(f"unexpected inference input '{tensor.name[:60]}' for model "
+                               f"'{spec.name}'; it takes {_takes(spec)}")
+
+
+def _takes(spec: ModelSpec) -> str:
+    if spec.image is not None:
+        return "one input named 'image'"
+    return (f"one input named 'input' [n, {len(spec.features)}] or one input per feature: "
+            + ", ".join(f"'{n}'" for n in spec.feature_names))
+
+
 def to_instances(tensors: list[Tensor], spec: ModelSpec) -> inputs.Inputs:
     """Tensors → what the service takes: a float32 tensor or encoded images."""
-    if spec.image is not None or len(tensors) == 1 and tensors[0].name not in spec.feature_names:
+    check_names(tensors, spec)
+    if spec.image is not None or len(tensors) == 1 and tensors[0].name == "input":
         if len(tensors) != 1:
             raise InvalidInput(f"{spec.name} takes one input tensor, got {len(tensors)}")
         tensor = tensors[0]
@@ -126,10 +149,8 @@ def to_instances(tensors: list[Tensor], spec: ModelSpec) -> inputs.Inputs:
 def _feature_columns(tensors: list[Tensor], spec: ModelSpec) -> np.ndarray:
     """One input per named feature, MLServer style → float32 [n, k] in manifest order."""
     by_name = {t.name: t for t in tensors}
-    unknown = [n for n in by_name if n not in spec.feature_names]
-    if unknown:
-        raise InvalidInput(f"Unknown input '{unknown[0]}'; {spec.name} takes one tensor [n, "
-                           f"{len(spec.features)}] or one input per feature of {spec.feature_names}")
+    if "input" in by_name:
+        raise InvalidInput("Input 'input' holds whole rows; send it alone, not with feature inputs")
     missing = [n for n in spec.feature_names if n not in by_name]
     if missing:
         raise InvalidInput(f"Missing input for feature '{missing[0]}'")

@@ -116,18 +116,20 @@ def _duration(count: int, ms: float) -> dict[str, int]:
 def version_stats(status: VersionStatus) -> dict[str, Any]:
     """Triton's statistics for one version, from this worker's counters (each worker counts its own).
 
-    Podium times a whole request, so success/compute_infer carry the total time of all requests and
-    queue/compute_input/compute_output are zero; last_inference is not tracked (0).
+    success is the whole time in the core; queue, compute_input, compute_infer and compute_output
+    are the Server-Timing phases (queue wait, decode, compute, encode); last_inference is not
+    tracked (0).
     """
     c = status.counters
     ok = c["requests"] - c["errors"]
-    total = _duration(ok, c["total_latency_ms"])
+    phase = {name: _duration(t["count"], t["total_ms"]) for name, t in c["timing"].items()}
     zero = _duration(0, 0.0)
     return {
         "name": status.model, "version": str(status.version), "last_inference": 0,
         "inference_count": c["rows"], "execution_count": c["requests"],
-        "inference_stats": {"success": total, "fail": _duration(c["errors"], 0.0), "queue": zero,
-                            "compute_input": zero, "compute_infer": total, "compute_output": zero,
-                            "cache_hit": zero, "cache_miss": zero},
+        "inference_stats": {"success": _duration(ok, c["total_latency_ms"]),
+                            "fail": _duration(c["errors"], 0.0), "queue": phase["queue"],
+                            "compute_input": phase["decode"], "compute_infer": phase["compute"],
+                            "compute_output": phase["encode"], "cache_hit": zero, "cache_miss": zero},
         "batch_stats": [],
     }

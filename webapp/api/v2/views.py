@@ -15,7 +15,7 @@ from webapp.extensions import service
 from webapp.http.auth import auth
 from webapp.http.errors import serving_error_response
 from webapp.http.predict import predict, target
-from webapp.serving.errors import ModelNotFound, ModelUnavailable, ServingError
+from webapp.serving.errors import ModelNotFound, ModelUnavailable, NotServed, ServingError
 from webapp.serving.inputs import Inputs
 from webapp.serving.models.spec import ModelSpec
 
@@ -30,6 +30,10 @@ def on_serving_error(exc: ServingError):
     """The core's errors as Triton words them where its clients know the text."""
     if isinstance(exc, ModelNotFound) and exc.label is None:
         which = f"'{exc.name}'" + (f" version {exc.version}" if exc.version is not None else "")
+        if isinstance(exc, NotServed):
+            gone = "is not at ready state" if exc.version is not None else "has no available versions"
+            return serving_error_response(exc, f"Request for unknown model: {which} {gone} "
+                                               f"({exc.reason})")
         return serving_error_response(exc, f"Request for unknown model: {which} is not found")
     return serving_error_response(exc)
 
@@ -71,7 +75,7 @@ def model_ready(name: str, version: str | None = None):
     """200 when the version (default: the default one) can answer; 503 when it cannot."""
     try:
         ok = service().version(target(name, version), available=False).ready
-    except ModelUnavailable:
+    except (ModelUnavailable, NotServed):  # an unloaded model exists: not ready, rather than unknown
         ok = False
     return jsonify(name=name, ready=ok), 200 if ok else 503
 

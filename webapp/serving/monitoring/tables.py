@@ -66,3 +66,17 @@ monitor_results = sa.Table(  # the background job's latest summary per model, re
     sa.Column("computed_at", sa.Float(precision=53), nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
 )
+
+api_tokens = sa.Table(  # Podium's API tokens share this database so every worker and instance sees them
+    "api_tokens", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),  # public: shown in lists, used to revoke
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),  # sha256 hex of the token
+    sa.Column("user_name", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(8), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("expires_at", sa.Float(precision=53)),
+    sa.Column("last_used_at", sa.Float(precision=53)),
+    sa.Column("revoked_at", sa.Float(precision=53)),
+)

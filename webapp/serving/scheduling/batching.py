@@ -20,10 +20,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class TimedFuture(Future):
+    """A member's answer, and how long it waited in the queue before its batch ran."""
+
+    waited: float = 0.0
+
+
 @dataclass
 class _Request:
     batch: np.ndarray
-    future: Future = field(default_factory=Future)
+    future: TimedFuture = field(default_factory=TimedFuture)
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -41,7 +47,7 @@ class Batcher:
         self._closed = False
         self.batches = 0
 
-    def submit(self, batch: np.ndarray) -> Future:
+    def submit(self, batch: np.ndarray) -> TimedFuture:
         request = _Request(batch)
         with self._start_lock:
             closed = self._closed
@@ -115,6 +121,7 @@ class Batcher:
         self.batches += 1
         offset = 0
         for m in live:
+            m.future.waited = started - m.enqueued
             m.future.set_result(out[offset:offset + len(m.batch)])
             offset += len(m.batch)
         if self.on_batch is not None:

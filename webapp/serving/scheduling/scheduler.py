@@ -71,25 +71,29 @@ class Scheduler:
 
     def answer(self, batch: np.ndarray) -> np.ndarray:
         """From the cache, or through the batcher or a direct call (the caller holds a slot)."""
+        return self.answer_timed(batch)[0]
+
+    def answer_timed(self, batch: np.ndarray) -> tuple[np.ndarray, float]:
+        """`answer`, and the seconds it waited for its micro-batch to start (0 when none)."""
         key = self._key(batch) if self.policy.cache_size else None
         if key is not None:
             cached = self._cached(key)
             if cached is not None:
-                return cached
-        out = self._compute(batch)
+                return cached, 0.0
+        out, waited = self._compute(batch)
         if key is not None:
             self._remember(key, out)
-        return out
+        return out, waited
 
-    def _compute(self, batch: np.ndarray) -> np.ndarray:
+    def _compute(self, batch: np.ndarray) -> tuple[np.ndarray, float]:
         if self.batcher is None:
             started = time.perf_counter()
             out = self.call(batch)
             metrics.observe_compute(self.model, self.version, time.perf_counter() - started, len(batch))
-            return out
+            return out, 0.0
         future = self.batcher.submit(batch)
         try:
-            return future.result(self.policy.deadline_s or None)
+            return future.result(self.policy.deadline_s or None), future.waited
         except FutureTimeout:
             future.cancel()  # still queued: the batcher skips it
             self._refuse("deadline", f"no answer within the {self.policy.deadline_s:g}s deadline")

@@ -1,0 +1,90 @@
+"""Per-client rate limits: each user or token its own window, 429 with Retry-After and the
+protocol's error body, RateLimit-* headers on every answer, probes never limited, and one limit
+shared by two instances through a real redis-server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import make_app
+from tests.support.helpers import IRIS_ROW, assert_clean_error
+from tests.support.server import free_port
+
+PREDICT = "/api/v1/models/iris:predict"
+BODY = {"instances": [IRIS_ROW]}
+
+
+def test_a_client_over_its_limit_gets_429_and_others_do_not(model_store, tmp_path, user_headers,
+                                                           admin_headers):
+    app = make_app(model_store, tmp_path / "i", RATE_LIMIT="3/minute", RATE_LIMITS={"alice": "5/minute"})
+    client = app.test_client()
+    answers = [client.post(PREDICT, json=BODY, headers=user_headers) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert answers[0].headers["RateLimit-Limit"] == "3"
+    refused = answers[3]
+    assert_clean_error(refused, 429, "rate limit")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    v2 = client.post("/api/v2/models/iris/infer", headers=user_headers, json={
+        "inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": IRIS_ROW}]})
+    assert_clean_error(v2, 429, "rate limit")  # one window for the client, whatever the protocol
+    # another client (alice, with her own override) and the probes are untouched
+    assert [client.get("/api/v1/models/iris", headers=admin_headers).status_code
+            for _ in range(5)] == [200] * 5
+    assert client.get("/api/v1/models/iris", headers=admin_headers).status_code == 429
+    for probe in ("/healthz", "/readyz", "/api/v2/health/ready", "/metrics"):
+        assert all(client.get(probe).status_code == 200 for _ in range(6)), probe
+
+
+def test_each_token_has_its_own_window(model_store, tmp_path, user_headers):
+    app = make_app(model_store, tmp_path / "i", RATE_LIMIT="2/minute")
+    client = app.test_client()
+    tokens = app.extensions["podium.tokens"]
+    first, second = (tokens.create("bob", name)[0] for name in ("a", "b"))
+    for secret in (first, second):
+        bearer = {"Authorization": f"Bearer {secret}"}
+        assert [client.post(PREDICT, json=BODY, headers=bearer).status_code
+                for _ in range(3)] == [200, 200, 429]
+
+
+def test_no_limit_configured_means_no_headers(client, user_headers):
+    r = client.post(PREDICT, json=BODY, headers=user_headers)
+    assert r.status_code == 200
+    assert "RateLimit-Limit" not in r.headers
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_two_instances_share_one_limit_through_redis(model_store, tmp_path, user_headers, redis_url):
+    apps = [make_app(model_store, tmp_path / f"i{n}", RATE_LIMIT="4/minute",
+                     RATE_LIMIT_STORAGE_URL=redis_url).test_client() for n in (1, 2)]
+    statuses = [apps[n % 2].post(PREDICT, json=BODY, headers=user_headers).status_code for n in range(6)]
+    assert statuses == [200, 200, 200, 200, 429, 429]
