@@ -7,20 +7,21 @@ from typing import Any
 
 from flask import Flask
 
-from webapp.config import DEFAULTS, secret_key
+from webapp.config import DEFAULTS, instance_path, secret_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Wire the app: config → logging → service → auth → errors → blueprints → CLI."""
-    app = Flask(__name__, instance_relative_config=True,
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path(test_config),
                 template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("PODIUM")
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    app.config["INSTANCE_PATH"] = app.instance_path
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
     from webapp.accounts.first_admin import create_first_admin

@@ -11,6 +11,10 @@ import tempfile
 from typing import Any
 
 DEFAULTS: dict[str, object] = {
+    # the instance folder: users, secret key, log hash key, CSV jobs, the default SQLite log. Empty =
+    # Flask's `instance/` beside the code. Several instances that are one service share one folder
+    # (a shared volume), so their users, keys and jobs are the same (docs/deploy.md).
+    "INSTANCE_PATH": "",
     # where models live; relative paths are taken from the current directory
     "MODEL_STORE": "model_store",
     # seconds between two scans of the store by each worker
@@ -112,6 +116,13 @@ DEFAULTS: dict[str, object] = {
     # later workers skip the check (gunicorn.conf.py sets it; empty = every process checks)
     "DATABASE_PREPARED_FLAG": "",
 }
+
+
+def instance_path(test_config: dict[str, Any] | None) -> str | None:
+    """The instance folder from the test config or PODIUM_INSTANCE_PATH, made absolute (Flask needs
+    it before the app exists, so before the rest of the settings are read); None = Flask's default."""
+    given = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PODIUM_INSTANCE_PATH", "")
+    return os.path.abspath(given) if given else None
 
 
 def secret_key(config: dict[str, Any], instance_path: str) -> str:

@@ -49,6 +49,7 @@ def gunicorn(store: Path, instance: Path, users: dict[str, tuple[str, str]] | No
     environment = {
         **os.environ, "PODIUM_BIND": f"127.0.0.1:{port}", "PODIUM_WORKERS": str(workers),
         "PODIUM_MODEL_STORE": str(store), "PODIUM_USERS_FILE": str(instance / "users.json"),
+        "PODIUM_INSTANCE_PATH": str(instance),
         "PODIUM_SECRET_KEY": "integration-test", "PODIUM_POLL_INTERVAL": "0.5",
         "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": "",
         "PODIUM_DATABASE_URL": f"sqlite:///{instance / 'podium.sqlite3'}", **env,
