@@ -84,7 +84,7 @@ def read_snapshots(folder: Path, own: dict[str, Any]) -> list[dict[str, Any]]:
     """Fresh snapshots of every worker, the answering one first; stale files are removed."""
     now, found = time.time(), [own]
     for path in sorted(folder.glob("*.json")):
-        if path.stem == f"{own['host']}-{own['pid']}":
+        if path.stem == f"{own.get('host', HOST)}-{own['pid']}":
             continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
