@@ -17,7 +17,8 @@ from tests.support.nginx import Nginx, nginx
 from tests.support.postgres import running_postgres
 from tests.support.server import Server, free_port, start, stop
 
-PROXIED = {"PODIUM_PROXY_FIX_FOR": "1", "PODIUM_PROXY_FIX_PROTO": "1", "PODIUM_PROXY_FIX_HOST": "1"}
+PROXIED = {"PODIUM_PROXY_FIX_FOR": "1", "PODIUM_PROXY_FIX_PROTO": "1", "PODIUM_PROXY_FIX_HOST": "1",
+           "PODIUM_LISTEN_WHEN_LOADED": "true"}  # as deploy/ ships it behind nginx
 
 
 @dataclass
