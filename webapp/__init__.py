@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.extensions import init_extensions, users
     from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
+    from webapp.http.limits import init_body_limits
     from webapp.http.metrics import init_metrics
     from webapp.http.security import init_proxy_fix, init_security_headers
     from webapp.logs import configure_logging, init_request_ids
@@ -36,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     init_proxy_fix(app)
     init_request_ids(app)
+    init_body_limits(app)
     init_extensions(app)
     if app.config["CREATE_ADMIN"]:
         with app.app_context():

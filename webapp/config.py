@@ -33,6 +33,9 @@ DEFAULTS: dict[str, object] = {
     "TRIAL_CPU_SECONDS": 300,
     # largest request body in bytes (uploads included)
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # largest body when publishing a version (the API's .../versions and the admin page's form);
+    # nginx's shipped configuration allows the same on those routes
+    "PUBLISH_MAX_CONTENT_LENGTH": 256 * 1024 * 1024,
     # most rows (or images) in one prediction request
     "MAX_BATCH_ROWS": 10_000,
     # most pixels in one uploaded image, checked before decoding
