@@ -172,3 +172,17 @@ def test_a_csv_job_made_on_one_is_followed_and_downloaded_on_the_other(service):
            "the job done, as B reports it", every=0.1)
     scored = list(csv.DictReader(io.StringIO(requests.get(f"{b}{job}/scored.csv", timeout=10).text)))
     assert len(scored) == 2
+
+
+def test_failed_logins_on_both_instances_add_up_to_one_lockout(service):
+    from webapp.accounts.users import UserStore
+
+    UserStore(service.shared / "users.json").add("gina", "gina-password", "user")
+    a, b = _urls(service)
+    for i in range(10):  # PODIUM_AUTH_MAX_FAILURES' default, half on each instance
+        r = requests.get(f"{(a, b)[i % 2]}/api/v1/models/iris", auth=("gina", "wrong"), timeout=10)
+        assert r.status_code == 401, r.text
+    for url in (a, b):
+        r = requests.get(f"{url}/api/v1/models/iris", auth=("gina", "gina-password"), timeout=10)
+        assert r.status_code == 429, r.text
+        assert "Too many failed logins" in r.json()["error"]
