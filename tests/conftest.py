@@ -44,7 +44,7 @@ def make_app(store: Path, instance: Path, **extra):
         "TESTING": True, "MODEL_STORE": str(store), "BACKGROUND_LOADING": False,
         "CREATE_ADMIN": False, "USERS_FILE": str(instance / "users.json"),
         "SECRET_KEY": "test-secret", "POLL_INTERVAL": 0.2,
-        # each app its own database (the instance folder of the app is the checkout's, shared)
+        "INSTANCE_PATH": str(instance),  # each app its own: key, snapshots, database
         "DATABASE_URL": f"sqlite:///{instance / 'podium.sqlite3'}", **extra,
     }
     app = create_app(config)

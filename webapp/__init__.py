@@ -7,14 +7,22 @@ from typing import Any
 
 from flask import Flask
 
-from webapp.config import DEFAULTS, instance_path, secret_key
+from webapp.config import DEFAULTS, secret_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def instance_folder(test_config: dict[str, Any] | None) -> str | None:
+    """PODIUM_INSTANCE_PATH (or a test's INSTANCE_PATH): where the secret key, the users file, the
+    workers' snapshots and the SQLite log live. Unset: Flask's `instance/` beside the code, shared by
+    every process started from this checkout."""
+    chosen = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PODIUM_INSTANCE_PATH")
+    return os.path.abspath(chosen) if chosen else None
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Wire the app: config → logging → service → auth → errors → blueprints → CLI."""
-    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path(test_config),
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_folder(test_config),
                 template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("PODIUM")

@@ -44,6 +44,10 @@ DEFAULTS: dict[str, object] = {
     # it when it matches (a manifest opts out with "accelerate": false); seconds one conversion may take
     "ACCELERATE": True,
     "ACCELERATE_TIMEOUT": 300,
+    # quantized TFLite forms to try for every Keras classifier whose manifest names none: false (none),
+    # true (all), or a list from ["int8", "dynamic", "float16"]; each serves only when its top-1
+    # agreement with the float model on the held-out rows is >= 99% and accuracy drops <= 0.5 points
+    "QUANTIZE": False,
     # micro-batching per version and worker (a manifest's "batching" object overrides): rows merged
     # into one model call (1 = off) and the longest wait for more requests after the first
     "BATCH_MAX_SIZE": 1,
@@ -119,13 +123,6 @@ DEFAULTS: dict[str, object] = {
     # later workers skip the check (gunicorn.conf.py sets it; empty = every process checks)
     "DATABASE_PREPARED_FLAG": "",
 }
-
-
-def instance_path(test_config: dict[str, Any] | None) -> str | None:
-    """The instance folder from the test config or PODIUM_INSTANCE_PATH, made absolute (Flask needs
-    it before the app exists, so before the rest of the settings are read); None = Flask's default."""
-    given = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PODIUM_INSTANCE_PATH", "")
-    return os.path.abspath(given) if given else None
 
 
 def secret_key(config: dict[str, Any], instance_path: str) -> str:

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from webapp.accounts.users import UserStore
 from webapp.serving.jobs.store import BatchJobs
 from webapp.serving.lifecycle.changes import Lifecycle
+from webapp.serving.models.quantize_plan import parse_forms
 from webapp.serving.monitored import Monitoring, build_monitoring
 from webapp.serving.runtimes.skops_types import parse_extension
 from webapp.serving.sandbox import TrialLimits
@@ -67,6 +68,7 @@ def init_extensions(app: Flask) -> None:
         framework_threads=threads,
         accelerate=bool(config["ACCELERATE"]),
         accelerate_timeout=float(config["ACCELERATE_TIMEOUT"]),
+        quantize=parse_forms(config["QUANTIZE"], "PODIUM_QUANTIZE"),
         policy=Policy(max_batch_size=int(config["BATCH_MAX_SIZE"]),
                       max_delay_ms=float(config["BATCH_MAX_DELAY_MS"]),
                       max_queue=int(config["MAX_QUEUE"]),

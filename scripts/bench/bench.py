@@ -152,10 +152,10 @@ def in_process_limits(store: Path, cases: dict, workers_n: int) -> dict[str, flo
     for name, (_, model, instances) in cases.items():
         batch = 8 if name == "mobilenet" else 1
         many = instances * batch
-        given = Images(many) if isinstance(many[0], bytes) else Rows(many)
+        inputs = Images(many) if isinstance(many[0], bytes) else Rows(many)
         started, calls = time.perf_counter(), 0
         while calls < 5 or time.perf_counter() - started < 1.0:
-            svc.predict(Target(model), lambda _, given=given: given)
+            svc.predict(Target(model), lambda _, given=inputs: given)
             calls += 1
         per_request = (time.perf_counter() - started) / calls / batch
         limits[name] = workers_n / per_request
@@ -200,7 +200,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", default="", help="comma-separated: podium,overload,tutorial,hello")
+    parser.add_argument("--only", default="", help="comma-separated: podium,overload,tutorial,hello; "
+                        "or logging (iris with the prediction log off against on, --repeat pairs) "
+                        "or rss (worker RSS over --minutes at 100%% sampling)")
+    parser.add_argument("--logging", choices=["on", "off"], default="on",
+                        help="the prediction log in the podium runs (on = 100%% sampling)")
+    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs for --only logging")
+    parser.add_argument("--minutes", type=float, default=5.0, help="length of the --only rss run")
     parser.add_argument("--models", default="", help="comma-separated model names to keep")
     parser.add_argument("--overload", type=int, default=128,
                         help="connections for the overload run on mobilenet (0 = skip)")
@@ -217,6 +223,12 @@ def main() -> None:
             cases = {k: v for k, v in cases.items() if k in args.models.split(",") or k == "mobilenet"}
             cases["mobilenet"] = cases["mobilenet"]  # the upload target needs its image
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+        if parts & {"logging", "rss"}:
+            from scripts.bench import logging_cost
+
+            run = logging_cost.run_logging if "logging" in parts else logging_cost.run_rss
+            print(run(sys.modules[__name__], tmp, store, cases, gunicorn, args))
+            return
         if "podium" in parts:
             rows += run_podium(tmp, store, cases, gunicorn, levels, args)
         if "overload" in parts and args.overload:
@@ -235,7 +247,9 @@ def run_podium(tmp, store, cases, gunicorn, levels, args) -> list[dict]:
     port = free_port()
     env = {"PODIUM_BIND": f"127.0.0.1:{port}", "PODIUM_WORKERS": str(args.workers),
            "PODIUM_MODEL_STORE": str(store), "PODIUM_USERS_FILE": str(tmp / "users.json"),
-           "PODIUM_SECRET_KEY": "bench", "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": ""}
+           "PODIUM_SECRET_KEY": "bench", "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": "",
+           "PODIUM_DATABASE_URL": f"sqlite:///{tmp / 'podium.sqlite3'}",
+           "PODIUM_MONITORING": "true" if args.logging == "on" else "false"}
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     rows = []
@@ -257,7 +271,8 @@ def run_overload(tmp, store, cases, gunicorn, args) -> list[dict]:
     env = {"PODIUM_BIND": f"127.0.0.1:{port}", "PODIUM_WORKERS": str(args.workers),
            "PODIUM_MODEL_STORE": str(store), "PODIUM_USERS_FILE": str(tmp / "users.json"),
            "PODIUM_SECRET_KEY": "bench", "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": "",
-           "PODIUM_THREADS": "16", "PODIUM_MAX_QUEUE": "8"}
+           "PODIUM_THREADS": "16", "PODIUM_MAX_QUEUE": "8",
+           "PODIUM_DATABASE_URL": f"sqlite:///{tmp / 'overload.sqlite3'}"}
     base = f"http://127.0.0.1:{port}"
     with server(gunicorn + ["wsgi:app"], env, base + "/readyz", tmp / "overload.log") as proc:
         row = {"target": "mobilenet v1 JSON (MAX_QUEUE=8, 16 threads)", "server": "podium",

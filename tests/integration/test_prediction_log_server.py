@@ -107,7 +107,11 @@ def test_postgresql_stopped_predictions_served_drops_counted_then_writes_resume(
             while dropped(server.url, "database") < len(during) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert dropped(server.url, "database") == len(during)
-            ops = requests.get(server.url + "/ops", auth=ADMIN, timeout=10).text
+            while True:  # the failing worker's figures reach /ops with its next snapshot (every 5 s)
+                ops = requests.get(server.url + "/ops", auth=ADMIN, timeout=10).text
+                if "failing since" in ops or time.monotonic() > deadline + 10:
+                    break
+                time.sleep(0.5)
             assert "failing since" in ops
             assert "podium_prediction_log_database_up 0.0" in requests.get(server.url + "/metrics").text
             postgres.start()

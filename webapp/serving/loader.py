@@ -40,6 +40,7 @@ class LoadOptions:
     policy: Policy = Policy()  # batching, shedding and cache defaults; manifests override
     trusted_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
     trial: TrialLimits = DEFAULT_LIMITS
+    quantize: tuple[str, ...] = ()  # quantized forms to try when a manifest names none
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def load_version(name: str, number: int, path: Path, options: LoadOptions) -> Lo
         runtime, lv.acceleration = choose.load(
             spec, trusted=name in options.trusted_models, threads=options.framework_threads,
             enabled=options.accelerate, timeout=options.accelerate_timeout, limits=options.trial,
-            extension=options.trusted_types.get(name, frozenset()))
+            extension=options.trusted_types.get(name, frozenset()), quantize=options.quantize)
         lv.spec, lv.runtime = spec, runtime
         warm_up(spec, runtime)
         note_operator_types(lv, path.parent.parent)

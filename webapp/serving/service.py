@@ -39,11 +39,13 @@ class ServingOptions:
     framework_threads: int = 1
     accelerate: bool = True
     accelerate_timeout: float = 300.0
+    quantize: tuple[str, ...] = ()  # quantized forms to try when a manifest names none
     policy: Policy = Policy()  # batching, shedding and cache defaults; manifests override
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(self.trusted_models, self.framework_threads, self.accelerate,
-                           self.accelerate_timeout, self.policy, self.trusted_types, self.trial)
+                           self.accelerate_timeout, self.policy, self.trusted_types, self.trial,
+                           self.quantize)
 
 
 class ModelService:

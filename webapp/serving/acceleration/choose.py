@@ -26,6 +26,7 @@ from typing import Any
 
 from webapp.serving.acceleration.convert import ARTIFACTS, CACHE, NATIVE_LOADED, VERDICT, source_stamp
 from webapp.serving.errors import InvalidInput
+from webapp.serving.models.quantize_plan import NO_QUANTIZATION, QuantizePlan, effective_plan
 from webapp.serving.models.spec import MANIFEST, ModelSpec
 from webapp.serving.runtimes import Runtime, check_artifact, load_runtime
 from webapp.serving.sandbox import DEFAULT_LIMITS, TrialLimits, run_module
@@ -36,17 +37,18 @@ log = logging.getLogger(__name__)
 LOCK = ".accelerate.lock"
 
 
-def read_verdict(spec: ModelSpec) -> dict[str, Any] | None:
-    """The cached verdict when it was computed from this very artifact and manifest, else None."""
+def read_verdict(spec: ModelSpec, plan: QuantizePlan = NO_QUANTIZATION) -> dict[str, Any] | None:
+    """The cached verdict when it was computed from this very artifact, manifest and plan, else None."""
     try:
         verdict = json.loads((spec.path / CACHE / VERDICT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return verdict if verdict.get("source") == source_stamp(spec) else None
+    return verdict if verdict.get("source") == source_stamp(spec, plan) else None
 
 
 def convert_in_child(spec: ModelSpec, trusted: bool, timeout: float,
-                     limits: TrialLimits = DEFAULT_LIMITS, extension: Collection[str] = ()) -> dict[str, Any]:
+                     limits: TrialLimits = DEFAULT_LIMITS, extension: Collection[str] = (),
+                     plan: QuantizePlan = NO_QUANTIZATION) -> dict[str, Any]:
     """Run the converter for this version once per host, sandboxed; its verdict or a failure verdict.
 
     A verdict with "refused" means the child could not load the native artifact: the worker must not.
@@ -57,12 +59,12 @@ def convert_in_child(spec: ModelSpec, trusted: bool, timeout: float,
         return {"accelerated": False, "reason": f"cannot write beside the version: {exc.strerror}"}
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a sibling worker may be converting it right now
-        verdict = read_verdict(spec)
+        verdict = read_verdict(spec, plan)
         if verdict is not None:
             return verdict
         scratch = Path(tempfile.mkdtemp(prefix="podium-convert-"))
         try:
-            return _convert(spec, trusted, timeout, limits, extension, scratch)
+            return _convert(spec, trusted, timeout, limits, extension, scratch, plan)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     finally:
@@ -70,8 +72,8 @@ def convert_in_child(spec: ModelSpec, trusted: bool, timeout: float,
 
 
 def _convert(spec: ModelSpec, trusted: bool, timeout: float, limits: TrialLimits,
-             extension: Collection[str], scratch: Path) -> dict[str, Any]:
-    stamp = source_stamp(spec)
+             extension: Collection[str], scratch: Path, plan: QuantizePlan) -> dict[str, Any]:
+    stamp = source_stamp(spec, plan)
     source, out = scratch / "version", scratch / "out"
     source.mkdir()
     out.mkdir()
@@ -79,7 +81,8 @@ def _convert(spec: ModelSpec, trusted: bool, timeout: float, limits: TrialLimits
         if (spec.path / name).is_file():
             shutil.copyfile(spec.path / name, source / name)
     args = [str(source), str(out), "--name", spec.name, "--version", str(spec.version),
-            "--trust-types", json.dumps(sorted(extension))] + (["--trusted"] if trusted else [])
+            "--trust-types", json.dumps(sorted(extension)), "--quantize", json.dumps(plan.as_dict())
+            ] + (["--trusted"] if trusted else [])
     started = time.perf_counter()
     try:
         done = run_module("webapp.serving.acceleration.convert", args, timeout=timeout, scratch=scratch,
@@ -146,7 +149,8 @@ def open_fast(spec: ModelSpec, verdict: dict[str, Any], threads: int) -> Runtime
     if artifact.suffix == ".tflite":
         from webapp.serving.runtimes.tflite_runtime import TFLiteRuntime
 
-        return TFLiteRuntime.load(artifact, threads=threads)
+        form = verdict.get("form")
+        return TFLiteRuntime.load(artifact, threads=threads, form=None if form == "float32" else form)
     from webapp.serving.runtimes.onnx_runtime import OnnxRuntime
 
     return OnnxRuntime.load(artifact, threads=threads, classifier=spec.task == "classification")
@@ -154,22 +158,25 @@ def open_fast(spec: ModelSpec, verdict: dict[str, Any], threads: int) -> Runtime
 
 def summary(verdict: dict[str, Any], served: str) -> dict[str, Any]:
     """What metadata and stats show about the choice."""
-    keep = ("reason", "check", "timings", "native_path", "operator_types")
+    keep = ("reason", "form", "quantization", "check", "timings", "native_path", "operator_types")
     return {"accelerated": served == "accelerated", **{k: verdict[k] for k in keep if k in verdict}}
 
 
 def load(spec: ModelSpec, *, trusted: bool, threads: int, enabled: bool = True,
          timeout: float = 300.0, limits: TrialLimits = DEFAULT_LIMITS,
-         extension: Collection[str] = ()) -> tuple[Runtime, dict[str, Any]]:
+         extension: Collection[str] = (), quantize: tuple[str, ...] = ()) -> tuple[Runtime, dict[str, Any]]:
     """(runtime, acceleration summary) for a version; raises what the native loader raises, and
-    InvalidInput when the sandboxed converter refused the artifact or died loading it."""
+    InvalidInput when the sandboxed converter refused the artifact or died loading it. `quantize`:
+    the forms to try when the manifest names none (PODIUM_QUANTIZE; Keras models only)."""
     check_artifact(spec.artifact, spec.artifact_path, extension)  # no child for what fails here
     if not enabled:
         verdict: dict[str, Any] = {"reason": "acceleration is off (PODIUM_ACCELERATE)"}
     elif spec.raw.get("accelerate") is False:
         verdict = {"reason": "the manifest opts out (\"accelerate\": false)"}
     else:
-        verdict = read_verdict(spec) or convert_in_child(spec, trusted, timeout, limits, extension)
+        plan = effective_plan(spec.quantize, quantize if spec.framework == "keras" else ())
+        verdict = (read_verdict(spec, plan)
+                   or convert_in_child(spec, trusted, timeout, limits, extension, plan))
         if verdict.get("refused"):
             raise InvalidInput(verdict["refused"])
         if verdict.get("accelerated"):

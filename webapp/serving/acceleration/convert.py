@@ -1,17 +1,19 @@
 """Convert one version to a fast form, check it against the native model, and cache the verdict.
 
-Run through `sandbox.run_module` as `python -m webapp.serving.acceleration.convert IN OUT --name N --version V
-[--trusted] [--trust-types JSON]`, in its own confined process: it imports TensorFlow or scikit-learn
-(the serving worker then need not) and keeps the loading of an artifact away from the worker. IN is
-a copy of the version; it writes into OUT, inside its scratch folder, the converted artifact (when
-one passed) and `verdict.json` saying which path to serve, why, and what it measured; the parent
-checks them and publishes them as `<version>/.accelerated/`. A native artifact it cannot load gives
-a verdict with "refused", and the worker then does not load it either.
+Run through `sandbox.run_module` as `python -m webapp.serving.acceleration.convert IN OUT --name N
+--version V [--trusted] [--trust-types JSON] [--quantize PLAN-JSON]`, in its own confined process: it
+imports TensorFlow or scikit-learn (the serving worker then need not) and keeps the loading of an
+artifact away from the worker. IN is a copy of the version; it writes into OUT, inside its scratch
+folder, the converted artifact (when one passed) and `verdict.json` saying which path to serve, why,
+and what it measured; the parent checks them and publishes them as `<version>/.accelerated/`. A
+native artifact it cannot load gives a verdict with "refused", and the worker then does not load it
+either.
 
 The check: every held-out row stored with the version (`heldout.json`) plus 32 synthetic rows drawn
 within the manifest's input ranges go through both forms; each output must satisfy
 |fast - native| <= ATOL + RTOL * |native|, and a classifier's top class must be the same on every
-held-out row.
+held-out row. A Keras classifier whose plan names quantized forms then has each measured and judged
+by `quantize` (agreement and accuracy drop on the held-out rows); the preferred accepted one serves.
 """
 
 from __future__ import annotations
@@ -27,24 +29,29 @@ from typing import Any
 
 import numpy as np
 
+from webapp.serving.acceleration import quantize
+from webapp.serving.models.quantize_plan import NO_QUANTIZATION, QuantizePlan
 from webapp.serving.models.spec import MANIFEST, ModelSpec, load_manifest
 
 CACHE = ".accelerated"
 VERDICT = "verdict.json"
-ARTIFACTS = ("model.tflite", "model.onnx")  # all a converter may leave beside its verdict
+# all a converter may leave beside its verdict
+ARTIFACTS = ("model.tflite", "model.onnx", *quantize.ARTIFACTS.values())
 NATIVE_LOADED = "podium-native-loaded"  # printed once the native model loaded and answered
-FORMAT = 1
+FORMAT = 2  # 2: the quantization plan is part of the stamp
 ATOL = 1e-4
 RTOL = 1e-4
 SYNTHETIC_ROWS = 32
 SLOWER_LIMIT = 1.5  # serve the converted form only if it is not clearly slower than the native one
 
 
-def source_stamp(spec: ModelSpec) -> dict[str, Any]:
-    """What the verdict was computed from; a verdict whose stamp differs is stale."""
+def source_stamp(spec: ModelSpec, plan: QuantizePlan = NO_QUANTIZATION) -> dict[str, Any]:
+    """What the verdict was computed from (the quantization plan included, so a new setting
+    converts again); a verdict whose stamp differs is stale."""
     artifact, manifest = spec.artifact_path.stat(), (spec.path / MANIFEST).stat()
     return {"format": FORMAT, "artifact": spec.artifact, "size": artifact.st_size,
-            "mtime_ns": artifact.st_mtime_ns, "manifest_mtime_ns": manifest.st_mtime_ns}
+            "mtime_ns": artifact.st_mtime_ns, "manifest_mtime_ns": manifest.st_mtime_ns,
+            "quantize": plan.as_dict()}
 
 
 def check_rows(spec: ModelSpec) -> tuple[np.ndarray, int]:
@@ -126,7 +133,8 @@ def load_native(spec: ModelSpec, trusted: bool, extension: list[str]) -> tuple[A
     return native, None
 
 
-def build(spec: ModelSpec, folder: Path, trusted: bool, extension: list[str]) -> dict[str, Any]:
+def build(spec: ModelSpec, folder: Path, trusted: bool, extension: list[str],
+          plan: QuantizePlan = NO_QUANTIZATION) -> dict[str, Any]:
     """Load natively, convert, check and time into `folder`; the verdict (never raises for a model
     fault). It names the skops types only the operator's extension admitted, for the audit log."""
     started = time.perf_counter()
@@ -134,7 +142,10 @@ def build(spec: ModelSpec, folder: Path, trusted: bool, extension: list[str]) ->
     if native is None:
         return {"accelerated": False, "refused": refused, "reason": refused}
     operator_types = list(getattr(native, "operator_types", ()))
-    return {**convert(spec, native, folder, started), "operator_types": operator_types}
+    verdict = convert(spec, native, folder, started)
+    if plan.forms:
+        verdict = quantize.with_quantized(spec, native, folder, plan, verdict, median_ms, SLOWER_LIMIT)
+    return {**verdict, "operator_types": operator_types}
 
 
 def convert(spec: ModelSpec, native: Any, folder: Path, started: float) -> dict[str, Any]:
@@ -173,9 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", type=int, required=True)
     parser.add_argument("--trusted", action="store_true", help="the operator trusts pickle artifacts")
     parser.add_argument("--trust-types", default="[]", help="JSON list of extra skops type names")
+    parser.add_argument("--quantize", default="{}", help="JSON quantization plan (forms and budget)")
     args = parser.parse_args(argv)
     spec = load_manifest(args.source, args.name, args.version)
-    verdict = build(spec, args.out, args.trusted, json.loads(args.trust_types))
+    plan = json.loads(args.quantize)
+    plan = QuantizePlan(**{**plan, "forms": tuple(plan.get("forms", ()))})
+    verdict = build(spec, args.out, args.trusted, json.loads(args.trust_types), plan)
     (args.out / VERDICT).write_text(json.dumps(verdict, indent=2), encoding="utf-8")
     print(json.dumps({"accelerated": verdict["accelerated"], "reason": verdict["reason"]}))
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from webapp.serving.errors import InvalidInput
+from webapp.serving.models.quantize_plan import QuantizePlan, parse_accelerate
 
 FRAMEWORKS = {"keras": (".keras",), "sklearn": (".skops", ".joblib", ".pkl")}
 TASKS = ("classification", "regression")
@@ -64,6 +65,7 @@ class ModelSpec:
     metrics: dict[str, Any] = field(default_factory=dict)
     training_data: dict[str, Any] = field(default_factory=dict)
     batching: dict[str, Any] = field(default_factory=dict)
+    quantize: QuantizePlan | None = None  # the manifest's quantization plan; None: the setting's
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -154,11 +156,13 @@ def parse_manifest(data: Any, name: str, version: int, path: Path) -> ModelSpec:
              "a classifier needs outputs.labels with at least two classes")
     batching = data.get("batching") or {}
     _require(isinstance(batching, dict), "batching must be an object")
+    quantize = parse_accelerate(data.get("accelerate"))
     return ModelSpec(
         name=name, version=version, path=path, framework=framework, artifact=artifact,
         task=task, features=features, image=image, labels=labels,
         description=str(data.get("description", "")), metrics=dict(data.get("metrics") or {}),
         training_data=dict(data.get("training_data") or {}), batching=batching, raw=data,
+        quantize=quantize,
     )
 
 

@@ -8,7 +8,8 @@ probability is the expected correctness and its mean over a chunk the estimated 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
+
+from webapp.serving.monitoring.isotonic import Isotonic
 
 LIMITS = ("Assumes the scores rank correctness as they did on the held-out rows (no concept drift), "
           "that new inputs stay in regions the held-out rows covered, and enough rows per chunk; "
@@ -30,8 +31,7 @@ class Calibrator:
         correct = (probabilities.argmax(axis=1) == np.asarray(truth)).astype(np.float64)
         self.rows = len(truth)
         self.heldout_accuracy = float(correct.mean())
-        self._iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        self._iso.fit(confidence, correct)
+        self._iso = Isotonic(confidence, correct, y_min=0.0, y_max=1.0)
 
     def expected_correct(self, confidence: np.ndarray) -> np.ndarray:
         return self._iso.predict(np.asarray(confidence, dtype=np.float64))

@@ -6,6 +6,9 @@ Resizing an interpreter re-plans its arena and XNNPACK's packing (measured: a fi
 through MobileNetV2 costs 2.5x a steady one), so single rows, the common case, keep an interpreter
 fixed at batch 1, and other sizes go to a second one created on first use, resized when the size
 changes.
+
+A full-integer (int8) model takes and gives integers: the float batch is quantized with the input
+tensor's (scale, zero point) and the answer dequantized with the output's, so callers see floats.
 """
 
 from __future__ import annotations
@@ -36,6 +39,31 @@ class _Slot:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """How a float maps onto an integer tensor: q = round(x / scale) + zero_point, clipped."""
+
+    dtype: Any
+    scale: float
+    zero_point: int
+
+    @classmethod
+    def of(cls, detail: dict[str, Any]) -> Scaling | None:
+        """The tensor's scaling when it is an integer tensor, else None (a float tensor)."""
+        if not np.issubdtype(detail["dtype"], np.integer):
+            return None
+        scale, zero_point = detail["quantization"]
+        return cls(detail["dtype"], float(scale) or 1.0, int(zero_point))
+
+    def quantize(self, batch: np.ndarray) -> np.ndarray:
+        info = np.iinfo(self.dtype)
+        q = np.round(batch / self.scale) + self.zero_point
+        return np.clip(q, info.min, info.max).astype(self.dtype)
+
+    def dequantize(self, values: np.ndarray) -> np.ndarray:
+        return ((values.astype(np.float32) - self.zero_point) * self.scale).astype(np.float32)
+
+
 @dataclass
 class TFLiteRuntime:
     model_path: Path
@@ -44,14 +72,19 @@ class TFLiteRuntime:
     output_index: int
     single: _Slot
     path: str = "tflite (ai-edge-litert)"
+    inputs: Scaling | None = None  # set for an integer input tensor
+    outputs: Scaling | None = None
     _bulk: _Slot | None = None
     _bulk_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def load(cls, path: Path, *, threads: int = 1) -> TFLiteRuntime:
+    def load(cls, path: Path, *, threads: int = 1, form: str | None = None) -> TFLiteRuntime:
+        """`form`: the quantized form it holds (int8, dynamic, float16), named in its call path."""
         interpreter = open_interpreter(path, threads)
         (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-        runtime = cls(path, threads, inp["index"], out["index"], _Slot(interpreter, int(inp["shape"][0])))
+        runtime = cls(path, threads, inp["index"], out["index"], _Slot(interpreter, int(inp["shape"][0])),
+                      f"tflite {form} (ai-edge-litert)" if form else cls.path,
+                      Scaling.of(inp), Scaling.of(out))
         if runtime.single.rows != 1:
             runtime._resize(runtime.single, 1)
         return runtime
@@ -70,10 +103,15 @@ class TFLiteRuntime:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if self.inputs is not None:
+            batch = self.inputs.quantize(batch)
         slot = self.single if len(batch) == 1 else self._bulk_slot()
         with slot.lock:
             if slot.rows != len(batch):
                 self._resize(slot, len(batch))
             slot.interpreter.set_tensor(self.input_index, batch)
             slot.interpreter.invoke()
-            return slot.interpreter.get_tensor(self.output_index).copy()  # the arena is reused
+            out = slot.interpreter.get_tensor(self.output_index)
+            if self.outputs is not None:
+                return self.outputs.dequantize(out)
+            return out.copy()  # the arena is reused
