@@ -66,8 +66,9 @@ def _one(session: requests.Session, url: str, n: int) -> tuple[int | None, str |
 
 
 def run_load(url: str, auth: tuple[str, str], seconds: float, threads: int = 4,
-             during: Callable[[], None] | None = None) -> LoadResult:
-    """Keep `threads` keep-alive clients busy for `seconds`, calling `during()` meanwhile."""
+             during: Callable[[], None] | None = None, pause: float = 0.0) -> LoadResult:
+    """Keep `threads` keep-alive clients busy for `seconds`, calling `during()` meanwhile; each
+    client waits `pause` seconds between requests (behind nginx: its per-address rate limit)."""
     result = LoadResult()
     stop = threading.Event()
 
@@ -80,6 +81,8 @@ def run_load(url: str, auth: tuple[str, str], seconds: float, threads: int = 4,
                 pid, error = _one(session, url, n)
                 result.record(time.monotonic() - start, pid, error, start)
                 n += 1
+                if pause:
+                    time.sleep(pause)
 
     workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
     for thread in workers:
