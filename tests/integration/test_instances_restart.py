@@ -2,7 +2,8 @@
 
 Two real gunicorn instances (one store, one instance folder, one PostgreSQL) behind Debian's nginx
 with the shipped configuration. Clients never retry; nginx does, on a refused or broken connection
-to an instance (`proxy_next_upstream error timeout`), but never re-sends a POST that reached one.
+to an instance (`proxy_next_upstream error timeout`); of the POSTs that reached an instance it
+re-sends only predictions (`non_idempotent` on those routes).
 """
 
 from __future__ import annotations
