@@ -56,6 +56,10 @@ os.environ["PODIUM_DATABASE_PREPARED_FLAG"] = os.path.join(RUN_DIR, "database-pr
 DRAIN_SECONDS = float(os.environ.get("PODIUM_DRAIN_SECONDS", 0))
 # longest a replacement worker waits for its models before it takes connections anyway
 WARMUP_TIMEOUT = float(os.environ.get("PODIUM_WARMUP_TIMEOUT", 300))
+# true: the first workers of a start wait for their models too, and each slot's socket listens only
+# once its worker has loaded: until then connections are refused, so a proxy in front (nginx has no
+# health checks) sends them to another instance instead of to one that answers "still loading".
+LISTEN_WHEN_LOADED = os.environ.get("PODIUM_LISTEN_WHEN_LOADED", "false").lower() in _TRUE
 
 # Listening sockets. One shared socket lets a keep-alive client's connections pile onto whichever
 # worker accepted first (docs/performance.md); one SO_REUSEPORT socket per worker spreads them, but
@@ -70,7 +74,8 @@ bind = f"unix:{os.path.join(RUN_DIR, 'gunicorn.sock')}" if SLOTS else ADDRESS
 
 
 def _listen(backlog: int) -> socket.socket:
-    """A listening socket with gunicorn's own options (TCP_NODELAY: no 40 ms Nagle stalls)."""
+    """A listening socket with gunicorn's own options (TCP_NODELAY: no 40 ms Nagle stalls); only
+    bound, not yet listening, when its worker listens once loaded (PODIUM_LISTEN_WHEN_LOADED)."""
     host, _, port = ADDRESS.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -79,7 +84,8 @@ def _listen(backlog: int) -> socket.socket:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, int(port)))
     sock.setblocking(False)
-    sock.listen(backlog)
+    if not LISTEN_WHEN_LOADED:
+        sock.listen(backlog)
     return sock
 
 
@@ -163,6 +169,7 @@ def post_worker_init(worker):
     The first workers of a server start answering at once (/readyz says what is still loading).
     A worker started later (reload, recycling, a crash) has siblings that already served: it waits
     for its own models first, so no request reaches a worker that would answer "still loading".
+    With PODIUM_LISTEN_WHEN_LOADED every worker waits, then its slot's socket starts listening.
     """
     app = worker.wsgi
     service = getattr(app, "extensions", {}).get("podium.service")
@@ -171,11 +178,14 @@ def post_worker_init(worker):
     service.start()
     if app.extensions.get("podium.monitoring") is not None:  # the prediction log's writer, the monitor
         app.extensions["podium.monitoring"].start()
-    if os.path.exists(LOADED_FLAG):
+    if os.path.exists(LOADED_FLAG) or LISTEN_WHEN_LOADED:
         deadline = time.monotonic() + WARMUP_TIMEOUT
         while worker.alive and time.monotonic() < deadline and not service.wait_loaded(0.5):
             worker.notify()  # the master kills a worker that stays silent for `timeout`
         _mark_loaded()
+        if SLOTS and LISTEN_WHEN_LOADED:
+            for sock in worker.sockets:  # the master's socket: listening on it here is for both
+                sock.listen(worker.cfg.backlog)
     else:
         threading.Thread(target=lambda: service.wait_loaded(None) and _mark_loaded(),
                          name="podium-loaded-flag", daemon=True).start()

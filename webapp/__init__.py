@@ -29,12 +29,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    app.config["INSTANCE_PATH"] = app.instance_path
     app.config["SECRET_KEY"] = secret_key(app.config, app.instance_path)
 
     from webapp.accounts.first_admin import create_first_admin
     from webapp.extensions import init_extensions, users
     from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
+    from webapp.http.limits import init_body_limits
     from webapp.http.metrics import init_metrics
     from webapp.http.ratelimit import init_rate_limits
     from webapp.http.security import init_proxy_fix, init_security_headers
@@ -45,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     init_proxy_fix(app)
     init_request_ids(app)
+    init_body_limits(app)
     init_extensions(app)
     if app.config["CREATE_ADMIN"]:
         with app.app_context():

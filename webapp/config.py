@@ -11,6 +11,10 @@ import tempfile
 from typing import Any
 
 DEFAULTS: dict[str, object] = {
+    # the instance folder: users, secret key, log hash key, CSV jobs, the default SQLite log. Empty =
+    # Flask's `instance/` beside the code. Several instances that are one service share one folder
+    # (a shared volume), so their users, keys and jobs are the same (docs/deploy.md).
+    "INSTANCE_PATH": "",
     # where models live; relative paths are taken from the current directory
     "MODEL_STORE": "model_store",
     # seconds between two scans of the store by each worker
@@ -29,6 +33,9 @@ DEFAULTS: dict[str, object] = {
     "TRIAL_CPU_SECONDS": 300,
     # largest request body in bytes (uploads included)
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # largest body when publishing a version (the API's .../versions and the admin page's form);
+    # nginx's shipped configuration allows the same on those routes
+    "PUBLISH_MAX_CONTENT_LENGTH": 256 * 1024 * 1024,
     # most rows (or images) in one prediction request
     "MAX_BATCH_ROWS": 10_000,
     # most pixels in one uploaded image, checked before decoding

@@ -125,7 +125,7 @@ def test_bad_uploads_over_http(api, model_store, data, status, message):
 def test_oversized_upload_is_413(model_store, tmp_path):
     from tests.conftest import make_app
 
-    api = make_app(model_store, tmp_path / "small", MAX_CONTENT_LENGTH=2048).test_client()
+    api = make_app(model_store, tmp_path / "small", PUBLISH_MAX_CONTENT_LENGTH=2048).test_client()
     r = api.post(f"{BASE}/models/iris/versions", data=upload(model_store), headers=basic(ADMIN))
     assert r.status_code == 413
     assert "error" in r.get_json()

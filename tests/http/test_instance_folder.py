@@ -6,6 +6,7 @@ import os
 
 from tests.conftest import ADMIN, basic, make_app
 from webapp import create_app
+from webapp.pages.ops import HOST
 
 
 def test_the_secret_key_and_users_live_in_the_named_folder(tmp_path, monkeypatch, demo_store):
@@ -26,4 +27,4 @@ def test_each_instance_writes_its_worker_snapshots_in_its_own_folder(tmp_path, d
     for name in ("one", "two"):
         app = make_app(demo_store, tmp_path / name)
         assert app.test_client().get("/ops/stats.json", headers=basic(ADMIN)).status_code == 200
-        assert [p.name for p in (tmp_path / name / "workers").iterdir()] == [f"{os.getpid()}.json"]
+        assert [p.name for p in (tmp_path / name / "workers").iterdir()] == [f"{HOST}-{os.getpid()}.json"]

@@ -25,9 +25,11 @@ class LoadResult:
     errors: list[str] = field(default_factory=list)
     pids: Counter[int] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    failed: list[tuple[float, float]] = field(default_factory=list)  # (sent, failed) monotonic times
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, seconds: float, pid: int | None = None, error: str | None = None) -> None:
+    def record(self, seconds: float, pid: int | None = None, error: str | None = None,
+               sent: float = 0.0) -> None:
         with self._lock:
             if error is None:
                 self.ok += 1
@@ -36,6 +38,7 @@ class LoadResult:
                     self.pids[pid] += 1
             else:
                 self.errors.append(error)
+                self.failed.append((sent, sent + seconds))
 
     def spread(self) -> float:
         """Share of the answers that the busiest worker gave (1/workers is even; 1.0 is all on one)."""
@@ -63,8 +66,9 @@ def _one(session: requests.Session, url: str, n: int) -> tuple[int | None, str |
 
 
 def run_load(url: str, auth: tuple[str, str], seconds: float, threads: int = 4,
-             during: Callable[[], None] | None = None) -> LoadResult:
-    """Keep `threads` keep-alive clients busy for `seconds`, calling `during()` meanwhile."""
+             during: Callable[[], None] | None = None, pause: float = 0.0) -> LoadResult:
+    """Keep `threads` keep-alive clients busy for `seconds`, calling `during()` meanwhile; each
+    client waits `pause` seconds between requests (behind nginx: its per-address rate limit)."""
     result = LoadResult()
     stop = threading.Event()
 
@@ -75,8 +79,10 @@ def run_load(url: str, auth: tuple[str, str], seconds: float, threads: int = 4,
             while not stop.is_set():
                 start = time.monotonic()
                 pid, error = _one(session, url, n)
-                result.record(time.monotonic() - start, pid, error)
+                result.record(time.monotonic() - start, pid, error, start)
                 n += 1
+                if pause:
+                    time.sleep(pause)
 
     workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
     for thread in workers:

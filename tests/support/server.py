@@ -38,6 +38,17 @@ class Server:
 def gunicorn(store: Path, instance: Path, users: dict[str, tuple[str, str]] | None = None,
              workers: int = 2, ready_timeout: float = 90.0, **env: str) -> Iterator[Server]:
     """Run gunicorn with gunicorn.conf.py over `store`; yields once /readyz answers 200."""
+    server = start(store, instance, users, workers, ready_timeout, **env)
+    try:
+        yield server
+    finally:
+        stop(server.process)
+
+
+def start(store: Path, instance: Path, users: dict[str, tuple[str, str]] | None = None,
+          workers: int = 2, ready_timeout: float = 90.0, port: int | None = None, **env: str) -> Server:
+    """Start gunicorn (on `port`, else a free one) and wait until /readyz answers 200; the caller
+    stops it with stop(server.process)."""
     instance.mkdir(parents=True, exist_ok=True)
     if users:
         from webapp.accounts.users import UserStore
@@ -45,7 +56,7 @@ def gunicorn(store: Path, instance: Path, users: dict[str, tuple[str, str]] | No
         store_users = UserStore(instance / "users.json")
         for role, (name, password) in users.items():
             store_users.add(name, password, role)
-    port = free_port()
+    port = port or free_port()
     environment = {
         **os.environ, "PODIUM_BIND": f"127.0.0.1:{port}", "PODIUM_WORKERS": str(workers),
         "PODIUM_MODEL_STORE": str(store), "PODIUM_USERS_FILE": str(instance / "users.json"),
@@ -55,7 +66,7 @@ def gunicorn(store: Path, instance: Path, users: dict[str, tuple[str, str]] | No
         "PODIUM_DATABASE_URL": f"sqlite:///{instance / 'podium.sqlite3'}", **env,
     }
     log = instance / "gunicorn.log"
-    with open(log, "wb") as sink:
+    with open(log, "ab") as sink:  # appended: a restarted server keeps its earlier lines
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
             cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT,
@@ -64,9 +75,10 @@ def gunicorn(store: Path, instance: Path, users: dict[str, tuple[str, str]] | No
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
         _wait_ready(server, ready_timeout)
-        yield server
-    finally:
-        _stop(process)
+    except BaseException:
+        stop(process)
+        raise
+    return server
 
 
 def _wait_ready(server: Server, timeout: float) -> None:
@@ -81,7 +93,8 @@ def _wait_ready(server: Server, timeout: float) -> None:
     raise RuntimeError(f"gunicorn not ready in {timeout}s:\n{server.output()[-3000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group, SIGKILL after 30 s; waits until it is gone."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:

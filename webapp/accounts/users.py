@@ -14,10 +14,11 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.accounts.lockout import FOLDER, Lockout
 
 ROLES = ("admin", "user")
 MAX_PASSWORD = 1024  # longer ones are refused before hashing: bounded verification cost
@@ -34,12 +35,13 @@ class UserStore:
         self.path = Path(path)
         self.cache_seconds = cache_seconds
         self.max_failures, self.lockout_window = max_failures, lockout_window
+        # beside the users file: every worker and instance that shares the users shares the count
+        self._lockout = Lockout(self.path.parent / FOLDER, max_failures, lockout_window)
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._users: dict[str, dict[str, str]] = {}
         self._verified: dict[bytes, tuple[str, float]] = {}
-        self._failures: dict[tuple[str, str], deque[float]] = {}
 
     # -- the file -----------------------------------------------------------------------------
     def _current(self) -> dict[str, dict[str, str]]:
@@ -163,18 +165,7 @@ class UserStore:
 
     def locked_out(self, name: str, client: str) -> float:
         """Seconds until (name, client) may try again after too many failures; 0 when free."""
-        window = self._failures.get((name, client))
-        if not window:
-            return 0.0
-        cutoff = time.monotonic() - self.lockout_window
-        while window and window[0] < cutoff:
-            window.popleft()
-        if len(window) < self.max_failures:
-            return 0.0
-        return max(1.0, window[0] + self.lockout_window - time.monotonic())
+        return self._lockout.wait(name, client)
 
     def record_failure(self, name: str, client: str) -> None:
-        if len(self._failures) > 10_000:  # bounded memory under a spray of names
-            self._failures.clear()
-        self._failures.setdefault((name, client), deque(maxlen=self.max_failures)).append(
-            time.monotonic())
+        self._lockout.record(name, client)

@@ -1,8 +1,10 @@
 """The ops page: readiness, resources and request figures for every worker, refreshed live.
 
 Each gunicorn worker holds its own counters, and a poll reaches only one of them, so every worker
-writes a snapshot of its figures to `<instance>/workers/<pid>.json` every few seconds (and on each
-poll it answers); the page reads all fresh snapshots, whichever worker answers.
+writes a snapshot of its figures to `<instance>/workers/<host>-<pid>.json` every few seconds (and on
+each poll it answers); the page reads all fresh snapshots, whichever worker answers. Instances that
+share one instance folder show every worker of the service (pids repeat across containers: the
+host name keeps them apart).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -34,6 +37,9 @@ _writers: dict[int, threading.Thread] = {}
 _writers_lock = threading.Lock()
 
 
+HOST = socket.gethostname()
+
+
 def snapshot_dir() -> Path:
     return Path(current_app.instance_path) / "workers"
 
@@ -43,11 +49,11 @@ def write_snapshot(model_service: ModelService, folder: Path, watch: Monitoring 
     where other workers read; it also refreshes the worker's readiness gauge."""
     ready = model_service.ready()
     set_ready(ready)
-    doc = {"pid": os.getpid(), "time": time.time(), "process": stats.process_stats(),
+    doc = {"pid": os.getpid(), "host": HOST, "time": time.time(), "process": stats.process_stats(),
            "models": stats.model_stats(model_service), "ready": ready,
            "log": watch.log.stats() if watch is not None else None}
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(folder / f"{os.getpid()}.json", doc)
+    atomic_write_json(folder / f"{HOST}-{os.getpid()}.json", doc)
     return doc
 
 
@@ -78,7 +84,7 @@ def read_snapshots(folder: Path, own: dict[str, Any]) -> list[dict[str, Any]]:
     """Fresh snapshots of every worker, the answering one first; stale files are removed."""
     now, found = time.time(), [own]
     for path in sorted(folder.glob("*.json")):
-        if path.stem == str(own["pid"]):
+        if path.stem == f"{own.get('host', HOST)}-{own['pid']}":
             continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

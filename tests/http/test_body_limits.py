@@ -1,0 +1,59 @@
+"""A publish may carry a larger body than any other request (PODIUM_PUBLISH_MAX_CONTENT_LENGTH),
+on the same two routes where nginx allows it: the API's .../versions and the admin page's form."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.conftest import ADMIN, USER, basic, make_app
+from tests.support.pages import csrf
+
+LIMIT, PUBLISH_LIMIT = 100_000, 400_000
+
+
+@pytest.fixture(scope="module")
+def app(demo_store, tmp_path_factory):
+    return make_app(demo_store, tmp_path_factory.mktemp("limits"), MAX_CONTENT_LENGTH=LIMIT,
+                    PUBLISH_MAX_CONTENT_LENGTH=PUBLISH_LIMIT)
+
+
+def _parts(size: int) -> dict:
+    """A manifest and an artifact of `size` bytes that is no model: refused by validation, not size."""
+    return {"manifest": (io.BytesIO(b"{not json"), "model.json"),
+            "artifact": (io.BytesIO(b"x" * size), "model.skops")}
+
+
+def test_a_publish_between_the_two_limits_is_read_and_validated(app):
+    r = app.test_client().post("/api/v2/repository/models/iris/versions", data=_parts(200_000),
+                               headers=basic(ADMIN))
+    assert r.status_code == 400, r.get_json()
+    assert "too large" not in r.get_json()["error"]
+
+
+def test_a_publish_over_its_limit_is_413_json(app):
+    r = app.test_client().post("/api/v2/repository/models/iris/versions", data=_parts(500_000),
+                               headers=basic(ADMIN))
+    assert r.status_code == 413
+    assert "too large" in r.get_json()["error"]
+
+
+def test_other_requests_keep_the_general_limit(app):
+    body = b'{"instances": [' + b"[5.1, 3.5, 1.4, 0.2]," * 10_000 + b"[1, 2, 3, 4]]}"
+    assert LIMIT < len(body) < PUBLISH_LIMIT
+    r = app.test_client().post("/api/v1/models/iris:predict", data=body, headers=basic(USER),
+                               content_type="application/json")
+    assert r.status_code == 413
+
+
+def test_the_admin_page_publishes_between_the_limits_too(app):
+    client = app.test_client()
+    token = csrf(client.get("/login").text)
+    client.post("/login", data={"csrf_token": token, "username": ADMIN[0], "password": ADMIN[1]})
+    token = csrf(client.get("/admin").text)
+    r = client.post("/admin/publish", data={"csrf_token": token, "name": "iris", **_parts(200_000)})
+    assert r.status_code == 400
+    assert "not valid JSON" in r.text
+    r = client.post("/admin/publish", data={"csrf_token": token, "name": "iris", **_parts(500_000)})
+    assert r.status_code == 413
