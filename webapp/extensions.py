@@ -6,7 +6,7 @@ Views and commands reach them through these functions, never through `app.extens
 from __future__ import annotations
 
 import os
-from typing import cast
+from typing import Any, cast
 
 from flask import Flask, current_app
 
@@ -68,11 +68,9 @@ def _token_store(app: Flask, prepared: bool) -> TokenStore:
     return TokenStore(db, float(config["TOKEN_POLL_SECONDS"]))
 
 
-def init_extensions(app: Flask) -> None:
-    """Build the service, lifecycle, users and CSV jobs from the app's config."""
-    config = app.config
-    threads = int(config["FRAMEWORK_THREADS"]) or max(1, (os.cpu_count() or 1))
-    options = ServingOptions(
+def serving_options(config: Any) -> ServingOptions:
+    """The serving core's options from the app's settings."""
+    return ServingOptions(
         poll_interval=float(config["POLL_INTERVAL"]),
         trusted_models=frozenset(config["TRUSTED_MODELS"]),
         trusted_types=parse_extension(config["TRUSTED_TYPES"]),
@@ -81,7 +79,7 @@ def init_extensions(app: Flask) -> None:
                           cpu_seconds=int(config["TRIAL_CPU_SECONDS"])),
         max_batch_rows=int(config["MAX_BATCH_ROWS"]),
         max_image_pixels=int(config["MAX_IMAGE_PIXELS"]),
-        framework_threads=threads,
+        framework_threads=int(config["FRAMEWORK_THREADS"]) or max(1, (os.cpu_count() or 1)),
         accelerate=bool(config["ACCELERATE"]),
         accelerate_timeout=float(config["ACCELERATE_TIMEOUT"]),
         quantize=parse_forms(config["QUANTIZE"], "PODIUM_QUANTIZE"),
@@ -91,6 +89,12 @@ def init_extensions(app: Flask) -> None:
                       deadline_s=float(config["REQUEST_DEADLINE"]),
                       cache_size=int(config["PREDICTION_CACHE_SIZE"])),
     )
+
+
+def init_extensions(app: Flask) -> None:
+    """Build the service, lifecycle, users and CSV jobs from the app's config."""
+    config = app.config
+    options = serving_options(config)
     model_service = ModelService(config["MODEL_STORE"], options)
     users_file = config["USERS_FILE"]
     app.extensions[SERVICE] = model_service

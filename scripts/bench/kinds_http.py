@@ -23,6 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from scripts.bench.recommend import timed  # noqa: E402
 from tests.support.server import gunicorn  # noqa: E402
 from webapp.demos.chat import helpdesk_v1  # noqa: E402
 from webapp.demos.recommender import generate  # noqa: E402
@@ -34,17 +35,6 @@ QUESTION = [{"role": "user", "content": "How do I roll back to the previous vers
 
 def ms(times: list[float]) -> str:
     return f"p50 {np.percentile(times, 50):.2f} ms, p99 {np.percentile(times, 99):.2f} ms"
-
-
-def timed(call, calls: int) -> list[float]:
-    for i in range(10):
-        call(i)
-    out = []
-    for i in range(calls):
-        start = time.perf_counter()
-        call(i)
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
 
 
 def stream(session: requests.Session, url: str, model: str = "helpdesk") -> tuple[float, float, int]:

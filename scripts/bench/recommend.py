@@ -29,15 +29,21 @@ from webapp.serving.recommend.build import build_version  # noqa: E402
 METHODS = {"user_cosine": {}, "item_cosine": {}, "svd": {"components": 8}}
 
 
-def percentiles(call: Callable[[int], object], calls: int) -> tuple[float, float]:
-    """p50 and p99 in milliseconds of `call(i)` for i in range(calls), after a short warm-up."""
-    for i in range(20):
+def timed(call: Callable[[int], object], calls: int, warm_up: int = 20) -> list[float]:
+    """Milliseconds of each `call(i)` for i in range(calls), after `warm_up` calls not timed."""
+    for i in range(warm_up):
         call(i)
     times = []
     for i in range(calls):
         start = time.perf_counter()
         call(i)
         times.append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
+def percentiles(call: Callable[[int], object], calls: int) -> tuple[float, float]:
+    """p50 and p99 in milliseconds of `call(i)` for i in range(calls), after a short warm-up."""
+    times = timed(call, calls)
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
