@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.limits import init_body_limits
     from webapp.http.metrics import init_metrics
+    from webapp.http.quota import init_quotas
     from webapp.http.ratelimit import init_rate_limits
     from webapp.http.security import init_proxy_fix, init_security_headers
     from webapp.http.timing import init_timing
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_metrics(app)
     init_timing(app)
     init_rate_limits(app)
+    init_quotas(app)
     init_security_headers(app)
     _register_surfaces(app)
     return app

@@ -73,6 +73,10 @@ DEFAULTS: dict[str, object] = {
     "RATE_LIMIT": "",
     "RATE_LIMITS": {},
     "RATE_LIMIT_STORAGE_URL": "memory://",
+    # rows or images a client (user or token) may have predicted per day (0: no quota); QUOTAS
+    # overrides it per user name or "token:<id>". Counted where the rate limits are (above).
+    "QUOTA_ROWS_PER_DAY": 0,
+    "QUOTAS": {},
     # users file, relative to the instance folder
     "USERS_FILE": "users.json",
     # proxies in front of Podium that set X-Forwarded-For / -Proto / -Host / -Prefix (0 = none)

@@ -4,15 +4,11 @@ shared by two instances through a real redis-server."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
 import pytest
 
 from tests.conftest import make_app
 from tests.support.helpers import IRIS_ROW, assert_clean_error
-from tests.support.server import free_port
+from tests.support.redis import redis_server
 
 PREDICT = "/api/v1/models/iris:predict"
 BODY = {"instances": [IRIS_ROW]}
@@ -59,28 +55,8 @@ def test_no_limit_configured_means_no_headers(client, user_headers):
 
 @pytest.fixture
 def redis_url(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        import redis
-
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=port).ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with redis_server(tmp_path) as url:
+        yield url
 
 
 def test_two_instances_share_one_limit_through_redis(model_store, tmp_path, user_headers, redis_url):

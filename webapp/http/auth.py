@@ -16,8 +16,9 @@ from werkzeug.datastructures import Authorization
 
 from webapp.accounts.tokens import looks_like_token
 from webapp.extensions import tokens, users
-from webapp.http import ratelimit
+from webapp.http import quota, ratelimit
 from webapp.http.errors import json_error
+from webapp.serving.telemetry.metrics import LIMITED
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 READING_POSTS = ("/api/v2/repository/index",)  # a POST that only reads (the OIP index)
@@ -38,10 +39,12 @@ class PodiumAuth(HTTPBasicAuth):
         if g.get("auth_refusal"):  # a token whose scope does not cover this request
             return False
         token = g.get("token")
-        verdict = ratelimit.check(g.user, token.id if token else None)
-        if verdict is not None and not verdict.allowed:
-            g.auth_limited = verdict
-            return False
+        token_id = token.id if token else None
+        for limit in (ratelimit.check, quota.check):
+            verdict = limit(g.user, token_id)
+            if verdict is not None and not verdict.allowed:
+                g.auth_limited = verdict
+                return False
         return super().authorize(role, user, auth)
 
 
@@ -94,9 +97,7 @@ def get_user_roles(username: str) -> list[str]:
 def auth_error(status: int):
     limited = g.get("auth_limited")
     if limited is not None:
-        return json_error(429, f"Rate limit exceeded ({limited.limit} requests per window for this "
-                               f"client); retry in {limited.reset_s} s",
-                          {"Retry-After": str(limited.reset_s)})  # RateLimit-* come from ratelimit.py
+        return _limited(limited)
     retry = g.pop("auth_retry_after", None)
     if retry:
         return json_error(429, "Too many failed logins; try again later",
@@ -105,3 +106,15 @@ def auth_error(status: int):
         return json_error(403, g.get("auth_refusal") or "This needs the admin role")
     return json_error(401, g.get("auth_reason") or
                       "Authentication required: use HTTP basic auth or an API token (Bearer)")
+
+
+def _limited(verdict: ratelimit.Verdict):
+    """429 for a spent rate limit or daily quota, counted by kind in /metrics."""
+    LIMITED.labels(verdict.kind).inc()
+    if verdict.kind == "quota":
+        message = (f"Daily quota exceeded ({verdict.limit} rows or images a day for this client); "
+                   f"it renews in {verdict.reset_s} s")
+    else:
+        message = (f"Rate limit exceeded ({verdict.limit} requests per window for this client); "
+                   f"retry in {verdict.reset_s} s")
+    return json_error(429, message, {"Retry-After": str(verdict.reset_s)})  # RateLimit-*: ratelimit.py

@@ -13,6 +13,7 @@ import time
 from flask import g, request
 
 from webapp.extensions import monitoring, service
+from webapp.http import quota
 from webapp.serving.errors import ServingError
 from webapp.serving.inputs import Images, Inputs
 from webapp.serving.models.spec import KIND_TASKS, ModelSpec
@@ -39,6 +40,7 @@ def predict(where: Target, decode: Decoder) -> Answer:
     watch = monitoring()
     answer = service().predict(where, decode) if watch is None else _logged(watch, where, decode)
     g.podium_answer, g.podium_answered_at = answer, time.perf_counter()  # encode time starts here
+    quota.spend(len(answer.batch) if answer.batch is not None else 1)
     return answer
 
 

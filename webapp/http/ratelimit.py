@@ -35,6 +35,7 @@ class Verdict:
     limit: int
     remaining: int
     reset_s: int  # seconds until the window frees a request
+    kind: str = "rate"  # "rate" (requests per window) or "quota" (rows per day, quota.py)
 
 
 class RateLimits:

@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from webapp.extensions import lifecycle, service
+from webapp.extensions import lifecycle, service, users
+from webapp.http.quota import usage
 from webapp.pages.access import admin_required, check_post, user_name
 from webapp.serving.errors import InvalidInput, ServingError
 from webapp.serving.lifecycle.upload import files_from_parts
@@ -30,7 +31,7 @@ def back(name: str | None = None):
 @admin_required
 def index(status: int = 200, **extra: Any):
     return render_template("admin/admin.html", models=service().models(), audit=lifecycle().audit(100),
-                           values=request.form, **extra), status
+                           limits=usage(sorted(users().list())), values=request.form, **extra), status
 
 
 def _label() -> str:

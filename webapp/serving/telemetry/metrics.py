@@ -29,6 +29,8 @@ SHED = Counter("podium_shed_requests", "Requests refused at once because the mod
                ["model", "reason"])
 LOADED = Gauge("podium_loaded_versions", "1 while a worker serves this version on this call path",
                ["model", "version", "call_path"], multiprocess_mode="livemax")
+LIMITED = Counter("podium_rate_limited", "API requests refused by the client's rate limit or daily quota",
+                  ["kind"])
 CHAT_TOKENS = Counter("podium_chat_tokens", "Tokens a chat model read (prompt) and wrote (completion)",
                       ["model", "version", "kind"])
 CHAT_FIRST_TOKEN = Histogram("podium_chat_time_to_first_token_seconds",
