@@ -9,16 +9,26 @@ references and a queue append); the writer thread does the rest.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from typing import Any
 
 from flask import g, request
 
 from webapp.extensions import monitoring, service
 from webapp.http import quota
+from webapp.serving.boundary import Question
 from webapp.serving.errors import ServingError
 from webapp.serving.inputs import Images, Inputs
-from webapp.serving.models.spec import KIND_TASKS, ModelSpec
+from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.versions import parse_version
-from webapp.serving.monitored import CHOSEN_BY, Monitoring, answer_record, failure_record
+from webapp.serving.monitored import (
+    CHOSEN_BY,
+    Monitoring,
+    answer_record,
+    failure_record,
+    kind_record,
+    logged_stream,
+)
 from webapp.serving.service import Answer, Decoder, Target
 
 SOURCES = (("/api/v1/", "v1"), ("/api/v2/", "v2"), ("/openai/", "openai"))
@@ -67,18 +77,32 @@ def _logged(watch: Monitoring, where: Target, decode: Decoder) -> Answer:
     except Exception:
         _failed(watch, where, seen, 500)
         raise
-    if answer.batch is None:  # a recommender or chat: the log holds tensor rows only (not yet these)
-        return answer
+    if answer.batch is None:  # a recommender or a chat: its question and answer
+        return _kind_logged(watch, where, answer, seen[1])
     uploads = seen[1].images if isinstance(seen[1], Images) else None
     watch.log.submit(answer_record(answer, g.request_id, _elapsed(), _source(), caller=_who(where),
                                    client_request_id=g.client_request_id, uploads=uploads))
     return answer
 
 
+def _kind_logged(watch: Monitoring, where: Target, answer: Answer, question: Question) -> Answer:
+    """Log a recommender's or a chat's answer; a stream is logged when it ends (or is dropped)."""
+    rid, source, who, client = g.request_id, _source(), _who(where), g.client_request_id
+    elapsed = _elapsed()
+    if not getattr(question, "stream", False):  # a whole answer: logged now
+        watch.log.submit(kind_record(answer, question, rid, elapsed, source, caller=who,
+                                     client_request_id=client))
+        return answer
+
+    def done(chat: Any, first: float | None, streamed: float) -> None:
+        watch.log.submit(kind_record(answer, question, rid, elapsed + streamed, source, caller=who,
+                                     client_request_id=client, chat=chat, first_token_s=first))
+
+    return replace(answer, values=logged_stream(answer.values, done))
+
+
 def _failed(watch: Monitoring, where: Target, seen: list, status: int) -> None:
     if not seen:  # refused before a version took it (unknown, loading, overloaded): metrics count it
-        return
-    if seen[0].task in KIND_TASKS.values():  # a recommender or chat: not logged (nor are its answers)
         return
     chosen = "label" if where.label else CHOSEN_BY["version"] if where.version else "default"
     watch.log.submit(failure_record(where.model, seen[0], g.request_id, _elapsed(), status, _source(),

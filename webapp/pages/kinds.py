@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from webapp.demos.chat import ROOT, documents, sections, slug
 from webapp.extensions import service
-from webapp.http.predict import predict
-from webapp.pages.access import check_post, require_viewer, user_name
+from webapp.http.monitoring import record_truths
+from webapp.http.predict import answered, predict
+from webapp.pages.access import check_post, current_user, login_needed, require_viewer, user_name
+from webapp.pages.monitoring_section import monitoring_context
 from webapp.serving.chat.conversation import ChatRequest, Message
 from webapp.serving.chat.question import ChatQuestion
 from webapp.serving.errors import InvalidInput, ServingError
@@ -51,11 +53,32 @@ def recommender(name: str, status: int = 200, **context: Any):
         if user or item:
             context["found"] = found
             context["rows"] = list(zip(found.items, found.names, found.scores, strict=True))
+            context["request_id"] = g.request_id  # what a "chose this" click sends back as feedback
     except ServingError as exc:
-        context, status = {"error": exc.message}, exc.status
+        context, status = {**context, "error": exc.message}, exc.status
     version = args.get("version") or request.form.get("version", "")
+    got = answered()
+    shown = got.version if got is not None else (parse_version(version or None) or view.default_version)
     return render_template("kinds/recommend.html", view=view, picked_user=user, picked_item=item,
-                           k=args.get("k", ""), version=version, **context), status
+                           k=args.get("k", ""), version=version, picked_version=version,
+                           max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+                           monitoring=monitoring_context(name, shown), **context), status
+
+
+@bp.post("/recommend/<name>/chose")
+def chose(name: str):
+    """A click on a recommended item: the truth for that request (a hit when it was in the list)."""
+    if current_user() is None:
+        return login_needed()
+    form = request.form
+    try:
+        counts = record_truths(name, [(form.get("request_id", ""), form.get("item", ""))])
+        known = "" if counts["recorded"] else " (already known)"
+        flash(f"Recorded your choice of {form.get('item')}{known}.", "ok")
+    except ServingError as exc:
+        flash(exc.message, "error")
+    back = {k: v for k in ("user", "version") if (v := form.get(k, "").strip())}
+    return redirect(url_for("kinds.recommender", name=name, **back) + "#monitoring", code=303)
 
 
 @bp.route("/chat/<name>", methods=["GET", "POST"])

@@ -3,10 +3,13 @@ ask for a recompute (the section itself: `monitoring_section.py`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, request, url_for
 
 from webapp.http.monitoring import export_response, record_truths, request_round
 from webapp.pages.access import admin_required, current_user, login_needed
+from webapp.pages.kinds import kind_of, recommender
 from webapp.pages.models import guard, model_page, selection
 from webapp.serving.errors import InvalidInput, ServingError
 from webapp.serving.monitoring import truths
@@ -27,9 +30,17 @@ def feedback(name: str):
             raise InvalidInput("Choose a CSV file with request_id and truth columns first.")
         counts = record_truths(name, truths.from_csv(upload.stream))
     except ServingError as exc:
-        return model_page(name, exc.status, picked=picked, feedback_error=exc.message)
+        return _page(name, exc.status, picked=picked, feedback_error=exc.message)
     message = f"Recorded {counts['recorded']} truths ({counts['unchanged']} were already known)."
-    return model_page(name, picked=picked, feedback_message=message)
+    return _page(name, picked=picked, feedback_message=message)
+
+
+def _page(name: str, status: int = 200, **context: Any) -> Any:
+    """The page the section sits on: the recommender's own, or the model page."""
+    if kind_of(name) == "recommendation":
+        context.pop("picked", None)
+        return recommender(name, status, **context)
+    return model_page(name, status, **context)
 
 
 @bp.post("/<name>/monitoring")

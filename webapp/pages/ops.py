@@ -134,7 +134,17 @@ def model_alerts() -> dict[str, Any]:
             continue
         found[name] = {key: report[key] for key in ("computed_at", "alerts", "error")}
         found[name]["drifted"] = _drifted(report["summary"])
+        found[name]["live"] = live_quality(report["summary"])
     return found
+
+
+def live_quality(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each version's live figures that have a held-out twin (accuracy, a recommender's hit_rate@k)."""
+    versions = (summary or {}).get("versions") or {}
+    return [{"version": v, "metric": key, "live": value, "heldout": r["heldout"][key],
+             "labelled": r["quality"].get("labelled", 0)}
+            for v, r in sorted(versions.items(), key=lambda item: int(item[0]))
+            for key, value in sorted((r.get("quality") or {}).items()) if key in (r.get("heldout") or {})]
 
 
 def _drifted(summary: dict[str, Any] | None) -> list[str]:

@@ -8,12 +8,14 @@ The monitor's own predictions (answers on reference rows, calibration on held-ou
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from webapp.serving.boundary import Answer
+from webapp.serving.boundary import Answer, Question
+from webapp.serving.chat.conversation import ChatAnswer, Chunk, Usage
 from webapp.serving.errors import ServingError
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.monitoring.components import Monitoring, MonitoringSettings, create_monitoring, prepare
@@ -107,3 +109,62 @@ def failure_record(model: str, spec: ModelSpec | None, request_id: str, latency_
     """The log record of a prediction that failed: status and latency, the version if one was chosen."""
     return PredictionRecord(request_id, model, spec.version if spec else None, None, None, None,
                             latency_s, status, client_request_id, chosen_by, caller, source)
+
+
+def kind_record(answer: Answer, question: Question, request_id: str, latency_s: float, source: str, *,
+                caller: str | None = None, client_request_id: str | None = None,
+                chat: ChatAnswer | None = None, first_token_s: float | None = None) -> PredictionRecord:
+    """The log record of a recommender's or a chat's answer: the question and what it answered."""
+    served = answer.served
+    extra = {"question": question, "answer": chat if chat is not None else answer.values,
+             "first_token_s": first_token_s}
+    return PredictionRecord(request_id, served.model, served.version, served.spec, None, None, latency_s,
+                            200, client_request_id, CHOSEN_BY.get(answer.chosen_by, answer.chosen_by),
+                            caller, source, extra=extra)
+
+
+StreamDone = Callable[[ChatAnswer, "float | None", float], None]
+
+
+class logged_stream:  # noqa: N801 - used as a function that wraps an iterator
+    """The chunks as they pass, then `done(answer, first_token_s, elapsed_s)` with the text sent.
+
+    Called exactly once: at the end, or when the caller drops the stream halfway (even before the
+    first chunk; `finish_reason` "incomplete") or the backend fails mid-stream ("error").
+    Closing this closes the backend's stream.
+    """
+
+    def __init__(self, chunks: Iterator[Chunk], done: StreamDone) -> None:
+        self.chunks, self.done = iter(chunks), done
+        self.started, self.first, self.parts, self.last = time.perf_counter(), None, [], Chunk()
+        self.finished = False
+
+    def __iter__(self) -> logged_stream:
+        return self
+
+    def __next__(self) -> Chunk:
+        try:
+            chunk = next(self.chunks)
+        except StopIteration:
+            self.close()
+            raise
+        except Exception:
+            self.close("error")
+            raise
+        if chunk.text:
+            self.first = self.first if self.first is not None else time.perf_counter() - self.started
+            self.parts.append(chunk.text)
+        self.last = chunk
+        return chunk
+
+    def close(self, reason: str = "incomplete") -> None:
+        if self.finished:
+            return
+        self.finished = True
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+        last = self.last
+        answer = ChatAnswer("".join(self.parts), last.finish_reason or reason, last.usage or Usage(0, 0),
+                            last.sources)
+        self.done(answer, self.first, time.perf_counter() - self.started)

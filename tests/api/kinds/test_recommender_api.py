@@ -197,22 +197,3 @@ def test_both_kinds_publish_through_the_cli_with_their_sandboxed_trial(kinds_sto
     result = runner.invoke(args=["models", "publish", "films", str(stray)])
     assert result.exit_code == 1
     assert "Unexpected files in the upload: ['notes.txt']" in result.output
-
-
-def test_the_prediction_log_holds_tensor_models_only(kinds_store, tmp_path):
-    from tests.conftest import make_app
-
-    app = make_app(kinds_store, tmp_path / "instance")
-    watch = app.extensions["podium.monitoring"]
-    watch.log.start()
-    try:
-        client = app.test_client()
-        assert v1(client, {"instances": ["u0042"]}).status_code == 200
-        assert v1(client, {"instances": [{"user": "u0042", "k": 0}]}).status_code == 400
-        chat = {"model": "helpdesk", "messages": [{"role": "user", "content": "hi"}]}
-        assert client.post("/openai/v1/chat/completions", json=chat, headers=AUTH).status_code == 200
-        assert watch.log.flush()
-        assert watch.log.stats()["written_rows"] == 0
-        assert sum(watch.log.stats()["dropped"].values()) == 0
-    finally:
-        watch.close()

@@ -126,7 +126,7 @@ def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chun
             if len(state["errors"]) < MAX_LISTED_ERRORS:
                 state["errors"].append({"line": line, "message": item})
         else:
-            logged = spec.task != "recommendation"  # the prediction log holds tensor models only
+            logged = spec.task != "recommendation"  # a recommender's CSV rows are not logged yet
             writer.writerow([*cells, *next(outputs), "", row_request_id(state["id"], line) if logged else ""])
     state["rows_done"] += len(chunk)
 

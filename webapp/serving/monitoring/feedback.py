@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from webapp.serving.errors import Conflict, InvalidInput, NotFound
 
 from .database import LogDatabase, insert_ignoring_duplicates, read
+from .hits import item_truths
 from .tables import ground_truth, model_versions, predictions
 
 MAX_ITEMS = 10_000
@@ -75,6 +76,10 @@ def _one_value(task: str, labels: list[str], value: Any, where: str) -> tuple[st
 
 
 def _values(task: str, labels: list[str], truth: Any, rows: int, where: str) -> list[tuple]:
+    if task == "recommendation":
+        return item_truths(truth, rows, where)
+    if task == "chat":
+        raise InvalidInput(f"{where}: a chat's answers take no truth")
     if isinstance(truth, list):
         if len(truth) != rows:
             raise InvalidInput(f"{where}: the request predicted {rows} rows, the truth has {len(truth)}")
@@ -94,7 +99,8 @@ class Feedback:
         """Store truths for `[(request_id, truth), ...]`; returns counts of new and unchanged rows.
 
         A truth is a label (or its index, for labels that are digits) for classifiers, a number for
-        regressors, or a list of them for a request that predicted several rows.
+        regressors, the item chosen (or a list of items) for a recommender, or a list of them for a
+        request that predicted several rows.
         Raises InvalidInput, NotFound, Conflict, or LogUnavailable when the database is down.
         """
         pairs = _check_items(items)

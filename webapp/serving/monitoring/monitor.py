@@ -18,10 +18,11 @@ from . import metrics
 from .abtest import compare
 from .database import LogDatabase, read
 from .drift import column_drift, dataset_drift
+from .hits import hit_rate
 from .prepared import Prepared, VersionSource, prepare
 from .quality import classifier_quality, regressor_quality
 from .rows import IMAGE_STATS
-from .settings import MonitoringSpec, monitoring_spec
+from .settings import KIND_FIELDS, MonitoringSpec, monitoring_spec
 from .tables import monitor_results
 from .timeline import timeline
 from .window import LoggedRow, recent
@@ -32,6 +33,10 @@ Sources = Callable[[str], dict[int, VersionSource]]
 def _quality(source: VersionSource, rows: list[LoggedRow]) -> dict[str, Any]:
     spec = source.spec
     done = [r for r in rows if r.labelled and r.status < 400]
+    if spec.task == "recommendation":
+        return hit_rate(done)
+    if spec.task == "chat":
+        return {"labelled": 0}
     if spec.task == "classification":
         done = [r for r in done if r.label is not None and r.truth_label is not None]
         return classifier_quality(list(spec.labels), [r.label for r in done],
@@ -79,6 +84,23 @@ def _prediction_drift(source: VersionSource, mon: MonitoringSpec, prep: Prepared
     return column_drift(prep.answers, [r.value for r in rows if r.value is not None], mon.drift)
 
 
+def _kind_version(source: VersionSource, rows: list[LoggedRow], since: float, now: float,
+                  mon: MonitoringSpec) -> dict[str, Any]:
+    """A recommender's or chat's figures: requests, errors, latency, live quality; drift is skipped
+    (ids and conversations have no feature distribution to compare with a reference)."""
+    spec = source.spec
+    requests = [r for r in rows if r.row_index == 0]
+    latencies = [r.latency_s for r in requests]
+    skipped = {"verdict": False, "reason": f"drift does not apply to {spec.task} models"}
+    return {"version": spec.version, "task": spec.task, "rows": len(rows), "requests": len(requests),
+            "errors": sum(1 for r in requests if r.status >= 400),
+            "latency_p95_s": round(float(np.percentile(latencies, 95)), 6) if latencies else None,
+            "quality": _quality(source, rows), "heldout": dict(spec.metrics), "estimated": None,
+            "reference": {"source": None, "rows": 0}, "drift": skipped, "prediction_drift": skipped,
+            "timeline": timeline(rows, now, False),
+            "window": {"since": since, "hours": mon.drift.window_hours, "max_rows": mon.drift.max_rows}}
+
+
 class Monitor:
     """Computes and stores per-model monitoring summaries; thread-safe for one job at a time."""
 
@@ -98,6 +120,8 @@ class Monitor:
         since = now - mon.drift.window_hours * 3600
         rows = recent(conn, spec.name, spec.version, since, mon.drift.max_rows)
         served = [r for r in rows if r.status < 400]
+        if spec.task in KIND_FIELDS:  # a recommender or a chat: no features to drift
+            return _kind_version(source, rows, since, now, mon), rows
         prep = self._prepare(source)
         estimated = {"accuracy": None, "reason": prep.calibration_problem}
         if prep.calibrator is not None:

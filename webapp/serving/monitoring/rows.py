@@ -16,6 +16,7 @@ import numpy as np
 
 from webapp.serving.models.spec import ModelSpec
 
+from .kinds import kind_rows
 from .privacy import Protector
 from .records import PredictionRecord
 from .settings import MonitoringSpec, monitoring_spec
@@ -95,6 +96,7 @@ def _count(rec: PredictionRecord) -> int:
     return 1  # a failed request still leaves one row (status, latency, who asked)
 
 
+_EMPTY = {"inputs": None, "label": None, "confidence": None, "probabilities": None, "value": None}
 _parsed: dict[int, tuple[ModelSpec, MonitoringSpec]] = {}
 
 
@@ -120,6 +122,9 @@ def to_rows(rec: PredictionRecord, protector: Protector) -> list[dict[str, Any]]
               "source": rec.source, "status": rec.status, "latency_s": rec.latency_s,
               "sample_rate": rec.sample_rate}
     mon = cached_monitoring_spec(rec.spec) if rec.spec is not None else None
+    if mon is not None and rec.extra is not None and "question" in rec.extra:  # a recommender or chat
+        return [{**common, **_EMPTY, "row_index": i, **row}
+                for i, row in enumerate(kind_rows(rec.model, mon, rec.extra, protector))]
     ids = rec.row_ids
     rows = []
     for i in range(_count(rec)):

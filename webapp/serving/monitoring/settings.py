@@ -21,6 +21,8 @@ from webapp.serving.errors import InvalidInput
 from webapp.serving.models.spec import ModelSpec
 
 MODES = ("hash", "encrypt")
+# what `monitoring.sensitive` may name on the kinds that take no tensor (see `kinds.py`)
+KIND_FIELDS = {"recommendation": ("user", "items", "item"), "chat": ("prompt", "system", "answer")}
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ def _names(spec: ModelSpec, data: dict[str, Any], key: str) -> frozenset[str]:
     names = data.get(key, [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise InvalidInput(f"Invalid manifest: monitoring.{key} must be a list of feature names")
-    unknown = sorted(set(names) - set(spec.feature_names))
+    known = KIND_FIELDS[spec.task] if key == "sensitive" and spec.task in KIND_FIELDS else spec.feature_names
+    unknown = sorted(set(names) - set(known))
     if unknown:
         raise InvalidInput(f"Invalid manifest: monitoring.{key} names unknown feature {unknown[0]!r}")
     return frozenset(names)
