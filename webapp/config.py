@@ -102,6 +102,11 @@ DEFAULTS: dict[str, object] = {
     "BATCH_MAX_JOBS": 20,
     "BATCH_KEEP_SECONDS": 3600,
     "BATCH_CHUNK_ROWS": 2000,
+    # a Celery broker (redis://host:6379/0) for CSV jobs: each job is cut into BATCH_CHUNK_ROWS pieces
+    # scored by `flask jobs worker` processes on any machine; empty = a thread of the worker that took
+    # the upload. A piece held by a worker that vanished is redelivered after this many seconds.
+    "JOBS_BROKER_URL": "",
+    "JOBS_VISIBILITY_TIMEOUT": 300,
     # -- monitoring: the prediction log, ground truth, drift and quality (docs/monitoring.md) --
     # Podium's own database, shared by every feature that keeps state (the prediction log first):
     # a SQLAlchemy URL such as postgresql+psycopg://user:password@host/podium; empty = a SQLite

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from webapp.accounts.tokens import TokenStore
 from webapp.accounts.users import UserStore
+from webapp.serving.jobs.queue import JobQueue
 from webapp.serving.jobs.store import BatchJobs
 from webapp.serving.lifecycle.changes import Lifecycle
 from webapp.serving.models.quantize_plan import parse_forms
@@ -109,7 +110,9 @@ def init_extensions(app: Flask) -> None:
     app.extensions[JOBS] = BatchJobs(
         os.path.join(app.instance_path, "jobs"), model_service,
         max_jobs=int(config["BATCH_MAX_JOBS"]), keep_seconds=float(config["BATCH_KEEP_SECONDS"]),
-        chunk_rows=int(config["BATCH_CHUNK_ROWS"]), log=watch.log.submit if watch else None)
+        chunk_rows=int(config["BATCH_CHUNK_ROWS"]), log=watch.log.submit if watch else None,
+        queue=JobQueue(config["JOBS_BROKER_URL"], float(config["JOBS_VISIBILITY_TIMEOUT"]))
+        if config["JOBS_BROKER_URL"] else None)
 
     @app.before_request
     def start_loading() -> None:

@@ -2,9 +2,11 @@
 
 Each job is a folder `<root>/<id>/` holding `input.csv` (the upload, streamed to disk), `output.csv`
 (written by a background thread in the worker that took the upload, chunk by chunk) and
-`progress.json` (replaced atomically after every chunk). gunicorn runs several workers: a progress
-poll or a download may reach a different process than the upload did, and only reads files. Memory
-stays flat whatever the file's size: rows stream through csv.reader/csv.writer one chunk at a time.
+`progress.json` (replaced atomically after every chunk). With a job queue (queue.py) the job is cut
+into pieces scored by Celery workers instead, and its progress is summed from their marks.
+gunicorn runs several workers: a progress poll or a download may reach a different process than
+the upload did, and only reads files. Memory stays flat whatever the file's size: rows stream
+through csv.reader/csv.writer one chunk at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from webapp.serving.errors import InvalidInput, JobNotFound, Overloaded, ServingError
+from webapp.serving.jobs import pieces
 from webapp.serving.jobs.csv_scoring import (
     Log,
     chunks,
@@ -30,6 +33,7 @@ from webapp.serving.jobs.csv_scoring import (
     read_header,
     score_chunk,
 )
+from webapp.serving.jobs.queue import JobQueue
 from webapp.serving.models.spec import ModelSpec
 from webapp.serving.models.store import atomic_write_json
 from webapp.serving.service import ModelService, Target
@@ -44,8 +48,10 @@ class BatchJobs:
     """Create, run, report on and clean CSV scoring jobs under `root`."""
 
     def __init__(self, root: str | os.PathLike[str], service: ModelService, max_jobs: int = 20,
-                 keep_seconds: float = 3600.0, chunk_rows: int = 2000, log: Log | None = None) -> None:
+                 keep_seconds: float = 3600.0, chunk_rows: int = 2000, log: Log | None = None,
+                 queue: JobQueue | None = None) -> None:
         self.root = Path(root)
+        self.queue = queue  # None: scored by a thread of the process that took the upload
         self.service = service
         self.log = log  # the prediction log's submit: every scored chunk is logged
         self.max_jobs, self.keep_seconds = max_jobs, keep_seconds
@@ -62,10 +68,12 @@ class BatchJobs:
 
     def progress(self, job_id: str) -> dict[str, Any]:
         """The job's latest progress document; raises JobNotFound."""
+        folder = self.folder(job_id)
         try:
-            return json.loads((self.folder(job_id) / PROGRESS).read_text(encoding="utf-8"))
+            doc = json.loads((folder / PROGRESS).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             raise JobNotFound() from None
+        return pieces.merged(folder, doc) if "pieces" in doc else doc
 
     def output_path(self, job_id: str) -> Path:
         """The scored CSV of a finished job; raises JobNotFound."""
@@ -108,6 +116,9 @@ class BatchJobs:
                  "filename": os.path.basename(filename)[:200], "rows_total": rows, "rows_done": 0,
                  "rows_failed": 0, "errors": [], "created": time.time(), "updated": time.time(),
                  "pid": os.getpid(), "message": ""}
+        if self.queue is not None:
+            self.queue.submit(folder, state, columns, self.chunk_rows, caller)
+            return job_id
         atomic_write_json(folder / PROGRESS, state)
         thread = threading.Thread(target=self._run, args=(folder, spec, columns, state, caller),
                                   name=f"podium-batch-{job_id[:6]}", daemon=True)
