@@ -34,14 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webapp.accounts.first_admin import create_first_admin
     from webapp.extensions import init_extensions, users
-    from webapp.http.errors import register_error_handlers
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.limits import init_body_limits
-    from webapp.http.metrics import init_metrics
-    from webapp.http.quota import init_quotas
-    from webapp.http.ratelimit import init_rate_limits
-    from webapp.http.security import init_proxy_fix, init_security_headers
-    from webapp.http.timing import init_timing
+    from webapp.http.security import init_proxy_fix
     from webapp.logs import configure_logging, init_request_ids
 
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
@@ -53,14 +48,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["CREATE_ADMIN"]:
         with app.app_context():
             create_first_admin(users(), app.config["ADMIN_PASSWORD_FILE"])
+    _register_request_hooks(app)
+    _register_surfaces(app)
+    return app
+
+
+def _register_request_hooks(app: Flask) -> None:
+    """What runs around every request, in order: errors, metrics, timing, limits, quotas, headers."""
+    from webapp.http.errors import register_error_handlers
+    from webapp.http.metrics import init_metrics
+    from webapp.http.quota import init_quotas
+    from webapp.http.ratelimit import init_rate_limits
+    from webapp.http.security import init_security_headers
+    from webapp.http.timing import init_timing
+
     register_error_handlers(app)
     init_metrics(app)
     init_timing(app)
     init_rate_limits(app)
     init_quotas(app)
     init_security_headers(app)
-    _register_surfaces(app)
-    return app
 
 
 def _register_surfaces(app: Flask) -> None:
