@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_app
+from tests.support.monitoring import watch_of
 from webapp.demos import train_demos
 
 
@@ -23,3 +24,12 @@ def kinds_app(kinds_store, tmp_path_factory):
 @pytest.fixture
 def kclient(kinds_app):
     return kinds_app.test_client()
+
+
+@pytest.fixture(scope="module")
+def logging_kinds_app(kinds_store, tmp_path_factory):
+    """An app over the kinds' store whose prediction log is written (its writer started)."""
+    app = make_app(kinds_store, tmp_path_factory.mktemp("kinds-logged"))
+    watch_of(app).log.start()
+    yield app
+    watch_of(app).close()

@@ -18,11 +18,8 @@ QUESTION = "Which API do OpenAI clients call on the helpdesk chat?"
 
 
 @pytest.fixture(scope="module")
-def logged(kinds_store, tmp_path_factory):
-    app = make_app(kinds_store, tmp_path_factory.mktemp("kinds-log"))
-    watch_of(app).log.start()
-    yield app
-    watch_of(app).close()
+def logged(logging_kinds_app):
+    return logging_kinds_app
 
 
 def _rid(response) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.kinds.test_recommender_api import AUTH, v1
-from tests.conftest import ADMIN, USER, basic, make_app
+from tests.conftest import ADMIN, USER, basic
 from tests.support.monitoring import watch_of
 from tests.support.pages import csrf
 
@@ -15,11 +15,8 @@ FEEDBACK_V1, FEEDBACK_V2 = "/api/v1/models/movies:feedback", "/api/v2/models/mov
 
 
 @pytest.fixture(scope="module")
-def app(kinds_store, tmp_path_factory):
-    app = make_app(kinds_store, tmp_path_factory.mktemp("kinds-feedback"))
-    watch_of(app).log.start()
-    yield app
-    watch_of(app).close()
+def app(logging_kinds_app):
+    return logging_kinds_app
 
 
 def login(client, name, password):
