@@ -35,6 +35,7 @@ SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/loc
                "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/sys/devices/system/cpu",
                "/sys/fs/cgroup")
 OUTPUT_LIMIT = 1024 * 1024  # bytes of stdout/stderr the parent reads back
+NAMESPACE_EXIT_SECONDS = 5.0  # how long a killed child's PID namespace may take to empty
 _reported: set[str] = set()
 
 
@@ -137,10 +138,37 @@ def _wait_unreaped(process: subprocess.Popen, timeout: float) -> None:
 
 
 def _kill_group(process: subprocess.Popen) -> int:
-    """Kill every process left in the child's group, then reap the child; its exit status."""
+    """Kill every process left in the child's group, then reap the child; its exit status.
+
+    A process that left the group (setsid) still lives in the child's PID namespace, which the
+    kernel empties when the namespace's first process dies; waiting for that process to be gone
+    means nothing the child started outlives this call.
+    """
+    namespace_init = _pidfds(_children(process.pid))
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    return process.wait()
+    code = process.wait()
+    try:
+        if namespace_init:
+            select.select(namespace_init, [], [], NAMESPACE_EXIT_SECONDS)
+    finally:
+        for fd in namespace_init:
+            os.close(fd)
+    return code
+
+
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError):
+        return [int(n) for n in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
+
+
+def _pidfds(pids: list[int]) -> list[int]:
+    fds = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fds.append(os.pidfd_open(pid))
+    return fds
 
 
 def _tail(handle) -> bytes:
