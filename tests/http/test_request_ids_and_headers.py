@@ -6,6 +6,8 @@ import io
 import json
 import logging
 import re
+import time
+import uuid
 
 import pytest
 
@@ -35,6 +37,16 @@ def test_podiums_own_id_is_unique_even_when_a_client_reuses_its_id(client):
     assert own[0] != own[1]
     plain = client.get("/healthz")
     assert plain.headers["X-Request-ID"] == plain.headers["X-Podium-Request-ID"]
+
+
+def test_podiums_ids_are_uuid7_in_time_order(client):
+    """Time order keeps the prediction log's index on request ids growing at its end."""
+    first = client.get("/healthz").headers["X-Podium-Request-ID"]
+    time.sleep(0.002)  # the order is by millisecond; ids within one are random
+    later = [client.get("/healthz").headers["X-Podium-Request-ID"] for _ in range(3)]
+    assert [uuid.UUID(rid).version for rid in [first, *later]] == [7, 7, 7, 7]
+    assert all(first < rid for rid in later)
+    assert len({first, *later}) == 4
 
 
 def test_request_ids_on_errors_and_api_answers(client, user_headers):

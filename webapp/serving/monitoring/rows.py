@@ -110,17 +110,23 @@ def cached_monitoring_spec(spec: ModelSpec) -> MonitoringSpec:
     return found[1]
 
 
+COMMON = ("client_request_id", "logged_at", "model", "version", "chosen_by", "caller", "source",
+          "status", "latency_s", "sample_rate")
+
+
+def common_values(rec: PredictionRecord) -> tuple:
+    """What every row of a record repeats, in COMMON's order (ids and callers cut to their column)."""
+    return (rec.client_request_id or None, rec.logged_at, rec.model, rec.version, rec.chosen_by,
+            rec.caller and rec.caller[:128], rec.source, rec.status, rec.latency_s, rec.sample_rate)
+
+
 def to_rows(rec: PredictionRecord, protector: Protector) -> list[dict[str, Any]]:
     """The log rows for one record, ready for `prediction_log.insert()`.
 
     Rows share the record's request id (row_index 0, 1, ...) unless the record names one id per
     row (a CSV job's rows): then each row is a request of its own, row_index 0.
     """
-    common = {"request_id": rec.request_id[:128], "client_request_id": (rec.client_request_id or None),
-              "logged_at": rec.logged_at, "model": rec.model, "version": rec.version,
-              "chosen_by": rec.chosen_by, "caller": rec.caller and rec.caller[:128],
-              "source": rec.source, "status": rec.status, "latency_s": rec.latency_s,
-              "sample_rate": rec.sample_rate}
+    common = {"request_id": rec.request_id[:128], **dict(zip(COMMON, common_values(rec), strict=True))}
     mon = cached_monitoring_spec(rec.spec) if rec.spec is not None else None
     if mon is not None and rec.extra is not None and "question" in rec.extra:  # a recommender or chat
         return [{**common, **_EMPTY, "row_index": i, **row}

@@ -16,11 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import metrics
-from .bulk import insert_rows
+from .bulk import insert_values
 from .database import LogDatabase, insert_ignoring_duplicates
+from .encode import Encoded, encode
 from .privacy import Protector
 from .records import PredictionRecord, Sampler
-from .rows import to_rows, version_row
+from .rows import version_row
 from .tables import model_versions
 
 log = logging.getLogger(__name__)
@@ -136,33 +137,36 @@ class PredictionLog:
             self._write(batch)
 
     def _write(self, batch: list[PredictionRecord]) -> None:
-        rows, versions = [], []
-        for record in batch:
-            try:
-                rows.extend(to_rows(record, self.protector))
-            except Exception as exc:  # a record we cannot encode must not sink its batch
-                log.warning("Dropped a prediction log record of %s: %s", record.model, exc)
-                self._dropped("invalid", 1)
-                continue
-            spec = record.spec
-            if spec is not None and (spec.name, spec.version) not in self._known_versions:
-                versions.append(version_row(spec, record.logged_at))
-        if not rows:
+        encoded = encode(batch, self.protector, self._invalid)
+        if not encoded.rows:
             return
-        ok, _ = self.db.attempt(lambda conn: self._insert(conn, rows, versions))
+        versions = self._new_versions(batch)
+        ok, _ = self.db.attempt(lambda conn: self._insert(conn, encoded, versions))
         if ok:
             self._known_versions.update((v["model"], v["version"]) for v in versions)
             with self._counts_lock:
-                self.counts["written_rows"] += len(rows)
-            metrics.log_written(len(rows))
+                self.counts["written_rows"] += encoded.rows
+            metrics.log_written(encoded.rows)
         else:
-            self._dropped("database", len({r["request_id"] for r in rows}))
+            self._dropped("database", encoded.requests)
 
-    def _insert(self, conn: sa.Connection, rows: list[dict], versions: list[dict]) -> None:
+    def _new_versions(self, batch: list[PredictionRecord]) -> list[dict]:
+        """Rows for the versions this writer has not recorded yet (one each)."""
+        found: dict[tuple[str, int], dict] = {}
+        for record in batch:
+            spec = record.spec
+            if spec is not None and (key := (spec.name, spec.version)) not in self._known_versions:
+                found.setdefault(key, version_row(spec, record.logged_at))
+        return list(found.values())
+
+    def _insert(self, conn: sa.Connection, encoded: Encoded, versions: list[dict]) -> None:
         if versions:
-            unique = list({(v["model"], v["version"]): v for v in versions}.values())
-            conn.execute(insert_ignoring_duplicates(self.db, model_versions), unique)
-        insert_rows(conn, rows)
+            conn.execute(insert_ignoring_duplicates(self.db, model_versions), versions)
+        insert_values(conn, encoded.values, encoded.rows)
+
+    def _invalid(self, record: PredictionRecord, exc: Exception) -> None:
+        log.warning("Dropped a prediction log record of %s: %s", record.model, exc)
+        self._dropped("invalid", 1)
 
     def _dropped(self, reason: str, records: int) -> None:
         with self._counts_lock:
