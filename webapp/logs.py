@@ -1,10 +1,11 @@
 """Logging set up once before the app exists: text or JSON lines, each with the request id.
 
 Every request gets Podium's own id, unique and unguessable (what the prediction log and feedback
-name, returned in `X-Podium-Request-ID`): a UUIDv7 in time order, so the log's index on it grows at
-its end (a random uuid4 sent every insert to a random page of that index, which cost the log's
-writer two to four times the CPU per row once the log held a few hundred thousand rows); a caller's well-formed `X-Request-ID` is kept beside it
-as the client id, and echoed in `X-Request-ID` (Podium's id when the caller sent none).
+name, returned in `X-Podium-Request-ID`): a UUIDv7, in time order, so the log's index on it grows
+at its end (a random uuid4 sent every insert to a random page of that index, which cost the log's
+writer two to four times the CPU per row once the log held a few hundred thousand rows). A
+caller's well-formed `X-Request-ID` is kept beside it as the client id, and echoed in
+`X-Request-ID` (Podium's id when the caller sent none).
 """
 
 from __future__ import annotations

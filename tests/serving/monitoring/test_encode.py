@@ -83,7 +83,8 @@ def test_arrays_that_do_not_stack_fall_back_and_a_bad_record_alone_is_dropped(pr
     broken = PredictionRecord("broken", "iris", 1, spec, np.ones((2, 4), np.float32),
                               np.ones((2, 3), np.float32), 0.001, row_ids=["only-one"])
     dropped: list[str] = []
-    out = encode([iris_record("ok"), narrow, broken], protector, lambda rec, exc: dropped.append(rec.request_id))
+    out = encode([iris_record("ok"), narrow, broken], protector,
+                 lambda rec, exc: dropped.append(rec.request_id))
     assert dropped == ["broken"]
     assert out.rows == 2
     assert out.values[0::len(COLUMNS)] == ["ok", "narrow"]

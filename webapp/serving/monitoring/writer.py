@@ -1,4 +1,6 @@
-"""The prediction log's writer: `submit` on the request path, batched inserts on a daemon thread.
+"""The prediction log's writer: `submit` on the request path, batched inserts on a daemon thread
+(rows encoded in bulk by `encode`, inserted many to a statement by `bulk`: the thread shares the
+worker's GIL, so it must spend little per row).
 
 `submit` costs a sampling check and a deque append; it never blocks and never raises. When the
 bounded queue is full the record is dropped and counted; when the database fails, the batch is
@@ -155,8 +157,11 @@ class PredictionLog:
         found: dict[tuple[str, int], dict] = {}
         for record in batch:
             spec = record.spec
-            if spec is not None and (key := (spec.name, spec.version)) not in self._known_versions:
-                found.setdefault(key, version_row(spec, record.logged_at))
+            if spec is None:
+                continue
+            key = (spec.name, spec.version)
+            if key not in self._known_versions and key not in found:
+                found[key] = version_row(spec, record.logged_at)
         return list(found.values())
 
     def _insert(self, conn: sa.Connection, encoded: Encoded, versions: list[dict]) -> None:
