@@ -6,7 +6,7 @@
 (function () {
   var MAX_TURNS = 40;
   var form = document.querySelector("form[data-stream]");
-  if (!form || !window.fetch || !window.TextDecoder || !window.ReadableStream) return;
+  if (!form || !window.Podium || !window.fetch || !window.TextDecoder || !window.ReadableStream) return;
   var list = document.querySelector("[data-conversation]");
   var usage = document.querySelector("[data-usage]");
   var errors = document.querySelector("[data-chat-error]");
@@ -45,13 +45,7 @@
   }
 
   function showError(message) {
-    errors.textContent = "";
-    if (!message) return;
-    var p = document.createElement("p");
-    p.className = "error-message";
-    p.setAttribute("role", "alert");
-    p.textContent = message;
-    errors.appendChild(p);
+    if (message) window.Podium.showError(errors, message); else errors.textContent = "";
   }
 
   // Calls onEvent with each `data:` JSON of the stream, until it ends.
@@ -99,12 +93,7 @@
     return response.text().then(function (text) {
       var message = null;
       try { message = JSON.parse(text).error.message; } catch (e) { /* an HTML error page */ }
-      if (!message) {
-        message = response.status === 400 || response.status === 403
-          ? "This page is out of date (its form token was refused). Reload the page and try again."
-          : "The server answered " + response.status + ". Try again, or reload the page.";
-      }
-      throw new Error(message);
+      throw new Error(message || window.Podium.refusal(response.status));
     });
   }
 

@@ -74,7 +74,10 @@ RECORD_PIECES = """() => {
 
 
 def test_the_chat_page_streams_the_answer_piece_by_piece_then_links_its_source(page):
-    page.goto("/chat/helpdesk")
+    page.goto("/")
+    expect(page.get_by_role("link", name="movies")).to_be_visible()  # the home page lists both demos
+    page.get_by_role("link", name="helpdesk").click()
+    expect(page).to_have_url(re.compile(r".*/chat/helpdesk$"))
     page.evaluate(RECORD_PIECES)
     page.get_by_label("Your message").fill("How do I roll back to the previous version?")
     with page.expect_response("**/chat/helpdesk/stream") as streamed:
@@ -95,6 +98,21 @@ def test_the_chat_page_streams_the_answer_piece_by_piece_then_links_its_source(p
     answer.locator("[data-source]").first.click()
     expect(page).to_have_url(re.compile(r".*/source/docs/lifecycle\.md#roll-back-in-one-call$"))
     expect(page.locator("#roll-back-in-one-call")).to_be_visible()
+
+
+def test_a_refused_stream_says_why_and_keeps_the_message(page):
+    page.goto("/chat/helpdesk")
+    page.get_by_text("Settings").click()
+    page.get_by_label("Temperature").fill("hot")
+    page.get_by_label("Your message").fill("How do I roll back to the previous version?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_contain_text("Temperature must be a number from 0 to 2")
+    expect(page.locator("[data-role]")).to_have_count(0)
+    expect(page.get_by_label("Your message")).to_have_value("How do I roll back to the previous version?")
+    page.get_by_label("Temperature").fill("0.2")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("[data-role=assistant] [data-source]").first).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
 
 
 def test_the_chat_works_without_javascript(no_js_page):

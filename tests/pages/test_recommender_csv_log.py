@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 from tests.api.kinds.conftest import kinds_store, logging_kinds_app  # noqa: F401  (the fixtures)
 from tests.conftest import make_app
+from tests.pages.test_csv_jobs import finish
 from tests.support.monitoring import logged_rows, watch_of
 from tests.support.pages import csrf
 from webapp.serving.monitoring.records import sample_fraction
@@ -22,10 +22,7 @@ def scored_job(app, body: bytes) -> tuple[str, list[dict[str, str]]]:
     response = client.post("/models/movies/batch", content_type="multipart/form-data",
                            data={"csrf_token": token, "csv": (io.BytesIO(body), "users.csv")})
     location = response.headers["Location"]
-    deadline = time.monotonic() + 60
-    while client.get(location + "/progress").get_json()["state"] not in ("done", "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert finish(client, location)["state"] == "done"
     with client.get(location + "/scored.csv") as download:
         return location.rsplit("/", 1)[1], list(csv.DictReader(io.StringIO(download.text)))
 
