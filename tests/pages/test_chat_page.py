@@ -56,6 +56,9 @@ def test_the_chat_refuses_posts_without_the_token_and_bad_settings(pages):
     response = ask(pages, html, "hello", temperature="hot")
     assert response.status_code == 400
     assert "Temperature must be a number" in response.text
+    response = ask(pages, html, "x" * 500_001)
+    assert response.status_code == 400
+    assert "more than 500000 characters" in response.text
     assert pages.get("/source/../../etc/passwd").status_code == 404
     assert pages.get("/source/pyproject.toml").status_code == 404
 
@@ -91,7 +94,8 @@ def test_the_stream_sends_the_plain_posts_answer_piece_by_piece_with_sources_and
 
 
 @pytest.mark.parametrize(("field", "value", "words"), [
-    ("message", "  ", "Type a message first"), ("temperature", "hot", "Temperature must be a number")])
+    ("message", "  ", "Type a message first"), ("temperature", "hot", "Temperature must be a number"),
+    ("message", "x" * 500_001, "more than 500000 characters")])
 def test_the_stream_explains_bad_input_in_openais_error_format(pages, field, value, words):
     html = pages.get("/chat/helpdesk").text
     response = stream(pages, html, **{"message": "hello", field: value})
