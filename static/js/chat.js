@@ -90,6 +90,9 @@
   }
 
   function refused(response) {
+    if (response.redirected) {  // to the login form: the session ended (logged out in another tab)
+      return Promise.reject(new Error("You are no longer logged in. Log in again, then send your message."));
+    }
     return response.text().then(function (text) {
       var message = null;
       try { message = JSON.parse(text).error.message; } catch (e) { /* an HTML error page */ }
