@@ -82,10 +82,12 @@ def test_arrays_that_do_not_stack_fall_back_and_a_bad_record_alone_is_dropped(pr
                               np.ones((1, 2), np.float32), 0.001)  # another width of output
     broken = PredictionRecord("broken", "iris", 1, spec, np.ones((2, 4), np.float32),
                               np.ones((2, 3), np.float32), 0.001, row_ids=["only-one"])
+    listed = PredictionRecord("listed", "iris", 1, spec, [[1.0, 2.0, 3.0, 4.0]],  # type: ignore[arg-type]
+                              np.ones((1, 3), np.float32), 0.001)  # not an array: not a model's batch
     dropped: list[str] = []
-    out = encode([iris_record("ok"), narrow, broken], protector,
+    out = encode([iris_record("ok"), narrow, broken, listed], protector,
                  lambda rec, exc: dropped.append(rec.request_id))
-    assert dropped == ["broken"]
+    assert dropped == ["broken", "listed"]
     assert out.rows == 2
     assert out.values[0::len(COLUMNS)] == ["ok", "narrow"]
 

@@ -99,7 +99,8 @@ def _classes(labels: tuple[str, ...], y: np.ndarray) -> tuple[list, list, list]:
 def _plain_tabular(rec: PredictionRecord) -> bool:
     """Whether `_Answers` encodes the record: features in the clear, one output row per input row."""
     spec, x, y = rec.spec, rec.inputs, rec.outputs
-    if spec is None or rec.extra is not None or x is None or y is None or spec.input_kind != "tabular":
+    if spec is None or rec.extra is not None or spec.input_kind != "tabular" \
+            or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
         return False
     n = len(x) if x.ndim == 2 else 0
     return (n > 0 and y.ndim > 0 and len(y) == n and x.shape[1] == len(spec.features)
@@ -112,13 +113,17 @@ def _tabular_answers(batch: list[PredictionRecord]) -> dict[int, _Answers]:
     left to the general path (which drops only the records that cannot be encoded)."""
     by_spec: dict[int, list[PredictionRecord]] = {}
     for rec in batch:
-        if _plain_tabular(rec):
+        try:
+            plain = _plain_tabular(rec)
+        except Exception:  # whatever it is, the general path says so (and drops it alone)
+            plain = False
+        if plain:
             by_spec.setdefault(id(rec.spec), []).append(rec)
     found: dict[int, _Answers] = {}
     for records in by_spec.values():
         try:
             answers = _Answers(records[0].spec, records)  # type: ignore[arg-type]
-        except (ValueError, TypeError):
+        except Exception:  # the general path encodes them one by one, dropping only the bad
             continue
         found.update(dict.fromkeys(map(id, records), answers))
     return found
