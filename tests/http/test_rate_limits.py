@@ -103,3 +103,18 @@ def test_a_server_of_several_workers_says_when_each_counts_on_its_own(redis_url)
     assert "each worker's memory" in said
     assert "up to 4 times its limit" in said
     assert "PODIUM_RATE_LIMIT_STORAGE_URL" in said
+
+
+def test_while_redis_is_away_requests_are_served_uncounted(model_store, tmp_path, user_headers,
+                                                           admin_headers):
+    with redis_server(tmp_path) as url:
+        app = make_app(model_store, tmp_path / "i", RATE_LIMIT="2/minute", QUOTA_ROWS_PER_DAY=1,
+                       RATE_LIMIT_STORAGE_URL=url)
+        client = app.test_client()
+        assert client.post(PREDICT, json=BODY, headers=user_headers).status_code == 200
+        assert client.post(PREDICT, json=BODY, headers=user_headers).status_code == 429  # quota spent
+    # redis-server stopped: neither a 500 nor a refusal, and no RateLimit figures it cannot know
+    answers = [client.post(PREDICT, json=BODY, headers=user_headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3
+    assert "RateLimit-Remaining" not in answers[0].headers
+    assert client.get("/api/v1/models/iris", headers=admin_headers).status_code == 200

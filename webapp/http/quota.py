@@ -18,10 +18,11 @@ import time
 from typing import Any
 
 from flask import Flask, current_app, g
+from limits.errors import StorageError
 from limits.storage import Storage
 
 from webapp.http.ratelimit import KEY as RATE_KEY
-from webapp.http.ratelimit import Verdict, caller_keys, counts_storage
+from webapp.http.ratelimit import Verdict, caller_keys, counts_storage, counts_unavailable
 
 KEY = "podium.quotas"
 NAMESPACE = "podium-quota"
@@ -68,7 +69,11 @@ def check(user: str, token_id: str | None) -> Verdict | None:
     if counted is None:
         return None
     keys = caller_keys(user, token_id)
-    verdict = counted.left(keys)
+    try:
+        verdict = counted.left(keys)
+    except StorageError as error:  # served uncounted, as the rate limits are (ratelimit.py)
+        counts_unavailable(error)
+        return None
     if verdict is not None:
         g.quota_keys = keys
     return verdict
@@ -78,7 +83,10 @@ def spend(rows: int) -> None:
     """Count an answer's rows (or images) against the caller's quota, if it has one."""
     keys = g.get("quota_keys")
     if keys is not None:
-        quotas().spend(keys, rows)
+        try:
+            quotas().spend(keys, rows)
+        except StorageError as error:
+            counts_unavailable(error)
 
 
 def init_quotas(app: Flask) -> None:
@@ -92,22 +100,26 @@ def init_quotas(app: Flask) -> None:
 
 def usage(names: list[str]) -> list[dict[str, Any]]:
     """Each user's rate limit and daily quota with their use so far (password calls; a token has
-    its own counts), for the admin page. Empty when neither is configured."""
+    its own counts), for the admin page. Empty when neither is configured; the use is left blank
+    while the counts' storage does not answer."""
     limits, counted = current_app.extensions.get(RATE_KEY), quotas()
     if limits is None and counted is None:
         return []
     rows = []
     for name in names:
         keys = caller_keys(name, None)
-        row: dict[str, Any] = {"user": name, "rate": "", "rate_remaining": None, "quota": 0,
-                               "quota_used": None}
         items = limits.limits_for(keys) if limits else []
-        if items:
-            row["rate"] = "; ".join(str(item) for item in items)
-            stats = (limits.window.get_window_stats(item, "podium", keys[0]) for item in items)
-            row["rate_remaining"] = min(remaining for _reset, remaining in stats)
-        day = counted.left(keys) if counted else None
-        if day is not None:
-            row["quota"], row["quota_used"] = day.limit, day.limit - day.remaining
+        row: dict[str, Any] = {"user": name, "rate": "; ".join(str(item) for item in items),
+                               "rate_remaining": None, "quota": counted.quota_for(keys) if counted else 0,
+                               "quota_used": None}
+        try:
+            if items:
+                stats = (limits.window.get_window_stats(item, "podium", keys[0]) for item in items)
+                row["rate_remaining"] = min(remaining for _reset, remaining in stats)
+            day = counted.left(keys) if counted else None
+            if day is not None:
+                row["quota_used"] = day.limit - day.remaining
+        except StorageError as error:
+            counts_unavailable(error)
         rows.append(row)
     return rows

@@ -8,7 +8,10 @@ overrides it per user or token (`{"bob": "5/second", "token:5f1c0a9e2b7d": "1/se
 live in memory unless `RATE_LIMIT_STORAGE_URL` names a Redis (`redis://host:6379/0`), which every
 worker and instance then shares, so N instances enforce one limit. Memory is each worker's own: a
 client spread over W workers gets up to W times its limit, and a recycled worker starts from zero,
-so a server that starts more than one worker with memory counts says so in its log. Uses
+so a server that starts more than one worker with memory counts says so in its log. While the
+Redis does not answer, requests are served unlimited (a limit protects capacity; refusing every
+client because a counter is away would take the whole API down): logged once a minute per worker.
+Uses
 `limits`, the library Flask-Limiter is built on, directly: Flask-Limiter checks before the request
 is authenticated, and a limit keyed on an unverified name would let anyone spend another user's
 allowance.
@@ -24,12 +27,14 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 KEY = "podium.ratelimits"
 STORAGE_KEY = "podium.limit_counts"
 log = logging.getLogger(__name__)
+_last_outage_log = float("-inf")
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,22 @@ def check(user: str, token_id: str | None) -> Verdict | None:
     limits: RateLimits | None = current_app.extensions.get(KEY)
     if limits is None:
         return None
-    verdict = limits.hit(caller_keys(user, token_id))
+    try:
+        verdict = limits.hit(caller_keys(user, token_id))
+    except StorageError as error:
+        counts_unavailable(error)
+        return None
     g.rate_verdict = verdict
     return verdict
+
+
+def counts_unavailable(error: StorageError) -> None:
+    """Say (at most once a minute per worker) that limits and quotas are not enforced just now."""
+    global _last_outage_log
+    if time.monotonic() - _last_outage_log >= 60:
+        _last_outage_log = time.monotonic()
+        log.warning("Rate limits and quotas are not enforced: their storage does not answer (%s)",
+                    error.storage_error if hasattr(error, "storage_error") else error)
 
 
 def headers(verdict: Verdict) -> dict[str, str]:
@@ -95,7 +113,7 @@ def counts_storage(app: Flask) -> Storage:
     """The one place this worker keeps its rate-limit and quota counts (made on first use)."""
     if STORAGE_KEY not in app.extensions:
         url = app.config["RATE_LIMIT_STORAGE_URL"] or "memory://"
-        app.extensions[STORAGE_KEY] = storage_from_string(url)
+        app.extensions[STORAGE_KEY] = storage_from_string(url, wrap_exceptions=True)
         workers = int(app.config["SERVER_WORKERS"] or 0)
         if url.startswith("memory") and workers > 1:
             log.warning("Rate limits and quotas are counted in each worker's memory: with %d workers a "
