@@ -6,8 +6,10 @@ rate limiter cost (`--only auth`) are both measured this way.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,7 @@ def run_modes(bench, tmp: Path, store: Path, body: bytes, gunicorn: list[str], a
             env = {**podium_env(tmp, store, port, args.workers, db), **mode.env}
             base = f"http://127.0.0.1:{port}"
             with bench.server(gunicorn + ["wsgi:app"], env, base + "/readyz", tmp / "pairs.log") as proc:
+                settle(bench, proc)
                 bench.wrk(base + IRIS, body, "application/json", 8, 2, mode.auth)  # warm both workers
                 for conc in levels(args):
                     result = bench.measure(proc, base + IRIS, body, "application/json", conc,
@@ -55,6 +58,20 @@ def run_modes(bench, tmp: Path, store: Path, body: bytes, gunicorn: list[str], a
                     rows.append({"run": run + 1, "mode": name, "conc": conc, **result})
                     print(rows[-1], file=sys.stderr)
     return rows
+
+
+def settle(bench, proc, idle_share: float = 0.1, longest: float = 60.0) -> None:
+    """Wait (up to `longest` s) until the workers use under `idle_share` of a core: work a worker
+    still does after /readyz (a model loading, a conversion) would otherwise land in the first run."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        procs = bench.workers(proc)
+        before = sum(sum(p.cpu_times()[:2]) for p in procs)
+        time.sleep(1.0)
+        with contextlib.suppress(bench.psutil.Error):
+            if sum(sum(p.cpu_times()[:2]) for p in procs) - before < idle_share:
+                return
+    print(f"workers still busy {longest:.0f} s after ready; measuring anyway", file=sys.stderr)
 
 
 def runs_table(rows: list[dict], heading: str) -> str:
@@ -81,8 +98,10 @@ def cost_table(rows: list[dict], pairs: list[tuple[str, str]]) -> str:
             if not off or not on:
                 continue
             a, b = statistics.median(off), statistics.median(on)
-            each = ", ".join(f"{100 * (1 - y / x):+.1f}%" for x, y in zip(off, on, strict=False))
+            each = ", ".join(f"{100 * (1 - y / x):+.1f}%" if x else "n/a"
+                             for x, y in zip(off, on, strict=False))
+            cost = f"{100 * (1 - b / a):+.1f}%" if a else "n/a"
+            micro = f"{1e6 / b - 1e6 / a:+.1f}" if a and b else "n/a"  # a run that served nothing
             lines.append(f"| {without} → {with_} | {conc} | {a:.0f} ({min(off):.0f}-{max(off):.0f}) | "
-                         f"{b:.0f} ({min(on):.0f}-{max(on):.0f}) | {100 * (1 - b / a):+.1f}% | "
-                         f"{1e6 / b - 1e6 / a:+.1f} | {each} |")
+                         f"{b:.0f} ({min(on):.0f}-{max(on):.0f}) | {cost} | {micro} | {each} |")
     return "\n".join(lines)
