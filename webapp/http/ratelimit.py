@@ -11,10 +11,9 @@ client spread over W workers gets up to W times its limit, and a recycled worker
 so a server that starts more than one worker with memory counts says so in its log. While the
 Redis does not answer, requests are served unlimited (a limit protects capacity; refusing every
 client because a counter is away would take the whole API down): logged once a minute per worker.
-Uses
-`limits`, the library Flask-Limiter is built on, directly: Flask-Limiter checks before the request
-is authenticated, and a limit keyed on an unverified name would let anyone spend another user's
-allowance.
+Uses `limits`, the library Flask-Limiter is built on, directly: Flask-Limiter checks before the
+request is authenticated, and a limit keyed on an unverified name would let anyone spend another
+user's allowance.
 """
 
 from __future__ import annotations
@@ -101,7 +100,7 @@ def counts_unavailable(error: StorageError) -> None:
     if time.monotonic() - _last_outage_log >= 60:
         _last_outage_log = time.monotonic()
         log.warning("Rate limits and quotas are not enforced: their storage does not answer (%s)",
-                    error.storage_error if hasattr(error, "storage_error") else error)
+                    error.storage_error)
 
 
 def headers(verdict: Verdict) -> dict[str, str]:
