@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from limits import RateLimitItemPerDay
-from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from webapp.http.limit_counts import open_counts
 from webapp.http.ratelimit import KEY as RATE_KEY
 from webapp.http.ratelimit import Verdict, caller_keys
 
@@ -31,7 +31,7 @@ class Quotas:
     def __init__(self, default: int, overrides: dict[str, int], storage_url: str) -> None:
         self.default = int(default or 0)
         self.overrides = {str(k): int(v or 0) for k, v in overrides.items()}
-        self.window = FixedWindowRateLimiter(storage_from_string(storage_url or "memory://"))
+        self.window = FixedWindowRateLimiter(open_counts(storage_url))
 
     def quota_for(self, keys: tuple[str, ...]) -> int:
         for key in keys:

@@ -21,8 +21,9 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from webapp.http.limit_counts import open_counts
 
 KEY = "podium.ratelimits"
 
@@ -42,7 +43,7 @@ class RateLimits:
     def __init__(self, default: str, overrides: dict[str, str], storage_url: str) -> None:
         self.default = parse_many(default) if default else []
         self.overrides = {str(k): parse_many(v) for k, v in overrides.items() if v}
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_url or "memory://"))
+        self.window = MovingWindowRateLimiter(open_counts(storage_url))
 
     def limits_for(self, keys: tuple[str, ...]) -> list[RateLimitItem]:
         for key in keys:
