@@ -70,6 +70,7 @@ def init_request_ids(app: Flask) -> None:
     @app.after_request
     def echo_request_id(response: Response) -> Response:
         own = g.get("request_id", "")
-        response.headers[PODIUM_HEADER] = own
-        response.headers["X-Request-ID"] = g.get("client_request_id") or own
+        # only this hook writes them: appending is the same as replacing, without a search
+        response.headers.add(PODIUM_HEADER, own)
+        response.headers.add("X-Request-ID", g.get("client_request_id") or own)
         return response

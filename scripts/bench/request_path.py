@@ -1,11 +1,12 @@
 """What one worker spends per API request, in process: the WSGI app called directly, no sockets.
 
 Podium is built as it runs in production (prediction log at 100 % with its writer thread, a rate
-limit, a daily quota off, token and basic auth) and each case's request is replayed through
-`app.wsgi_app(environ, start_response)` with a prepared environ. Prints µs per request, the
-min over repeats, of the request thread's CPU time and of the whole process's (which adds what
-each request leaves to other threads: the log writer, timers), beside a bare Flask JSON view
-called the same way; `--profile CASE` prints cProfile's top functions.
+limit, token and basic auth) and each case's request is replayed through
+`app.wsgi_app(environ, start_response)` with a prepared environ. Prints per request the min over
+repeats of the request thread's CPU µs and the whole process's (which adds what each request
+leaves to other threads: the log writer, timers), and the function calls (Python and C, counted:
+the one figure a busy machine does not blur), beside a bare Flask JSON view called the same way.
+`--profile CASE` prints cProfile's top functions; `--gc` counts garbage collections.
 
     .venv/bin/python -m scripts.bench.request_path STORE [--profile "iris v1 token"] [--calls 5000]
 
@@ -21,6 +22,7 @@ import gc
 import io
 import json
 import pstats
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,17 +108,36 @@ def per_request_us(app: Flask, env: dict, body: bytes, calls: int) -> tuple[floa
             (time.process_time_ns() - process) / calls / 1000)
 
 
+def calls_per_request(app: Flask, env: dict, body: bytes, calls: int = 200) -> float:
+    """Python and C function calls per request: the same on a busy machine as on an idle one."""
+    count = 0
+
+    def counter(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(counter)
+    try:
+        for _ in range(calls):
+            call(app, env, body)
+    finally:
+        sys.setprofile(None)
+    return count / calls
+
+
 def measure(apps: dict[str, Flask], found: dict, calls: int, repeats: int) -> dict[str, list[float]]:
     for name, (key, env, body) in found.items():
         status = call(apps[key], env, body)
         if not status.startswith("200"):
             raise SystemExit(f"{name}: {status}")
         per_request_us(apps[key], env, body, calls // 5)  # warm up
-    best = {name: [float("inf"), float("inf")] for name in found}
+    best = {name: [float("inf"), float("inf"), calls_per_request(apps[key], env, body)]
+            for name, (key, env, body) in found.items()}
     for _ in range(repeats):  # interleaved, so the machine's drift hits every case
         for name, (key, env, body) in found.items():
             figures = per_request_us(apps[key], env, body, calls)
-            best[name] = [min(a, b) for a, b in zip(best[name], figures, strict=True)]
+            best[name][:2] = [min(a, b) for a, b in zip(best[name], figures, strict=False)]
     return best
 
 
@@ -177,9 +198,9 @@ def main() -> None:
     finally:
         app.extensions["podium.monitoring"].close()
     print(f"| request (in process, WSGI app called directly; min of {args.repeats} × {args.calls}) | "
-          "request thread CPU µs | worker process CPU µs |\n|---|---|---|")
-    for name, (thread, process) in best.items():
-        print(f"| {name} | {thread:.0f} | {process:.0f} |")
+          "request thread CPU µs | worker process CPU µs | function calls |\n|---|---|---|---|")
+    for name, (thread, process, count) in best.items():
+        print(f"| {name} | {thread:.0f} | {process:.0f} | {count:.0f} |")
 
 
 if __name__ == "__main__":
