@@ -6,6 +6,7 @@ The hooks below keep every request answered across a reload (HUP), a worker's re
 """
 
 import gc
+import logging
 import os
 import shutil
 import signal
@@ -208,6 +209,8 @@ def _freeze_heap():
     """
     gc.collect()
     gc.freeze()
+    logging.getLogger("gunicorn.error").info("Models loaded: %d objects left out of garbage collection",
+                                             gc.get_freeze_count())
     return True
 
 
