@@ -48,6 +48,14 @@
     target.appendChild(p);
   }
 
+  function refusal(status) {
+    return status === 400 || status === 403
+      ? "This page is out of date (its form token was refused). Reload the page and try again."
+      : "The server answered " + status + ". Try again, or reload the page.";
+  }
+
+  window.Podium = { showError: showError, refusal: refusal };  // for the pages' own scripts (chat.js)
+
   // -- predictions without a page load ----------------------------------------------------
   function sendPrediction(form, data) {
     var result = document.getElementById("result");
@@ -61,9 +69,7 @@
           if (response.headers.get("Content-Type").indexOf("text/html") === 0 && text.indexOf("<html") === -1) {
             result.innerHTML = text;  // a fragment rendered (and escaped) by the server
           } else {
-            showError(result, response.status === 400 || response.status === 403
-              ? "This page is out of date (its form token was refused). Reload the page and try again."
-              : "The server answered " + response.status + ". Try again, or reload the page.");
+            showError(result, refusal(response.status));
           }
         });
       })

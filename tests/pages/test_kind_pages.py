@@ -1,9 +1,8 @@
-"""The recommender and chat pages with the Flask test client: plain GETs and form posts (no JavaScript),
-CSRF on the chat's posts, sources that link to the document section they came from."""
+"""The recommender page with the Flask test client (plain GETs, no JavaScript), what the home page
+and the API page say about both kinds, and a recommender's CSV jobs. The chat page: test_chat_page.py."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -58,45 +57,6 @@ def test_bad_picks_say_what_is_wrong(pages, query, words):
     response = pages.get(f"/recommend/movies?{query}")
     assert response.status_code == 400
     assert words in response.text
-
-
-def ask(pages, html, message, **extra):
-    form = {"csrf_token": csrf(html), "conversation": _conversation(html), "message": message,
-            "temperature": "0.7", "system": "", **extra}
-    return pages.post("/chat/helpdesk", data=form)
-
-
-def _conversation(html):
-    raw = re.search(r'name="conversation" value="([^"]*)"', html).group(1)
-    return raw.replace("&#34;", '"').replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">") \
-        .replace("&#39;", "'").replace("&amp;", "&")
-
-
-def test_a_conversation_runs_on_plain_form_posts_and_links_its_source(pages):
-    first = pages.get("/chat/helpdesk")
-    assert accessibility_problems(first.text) == []
-    answered = ask(pages, first.text, "How do I roll back to the previous version?",
-                   system="You are Podium's helpdesk.")
-    assert answered.status_code == 200
-    links = re.findall(r'href="(/source/[^"]+)" data-source', answered.text)
-    assert links
-    assert links[0].startswith("/source/docs/lifecycle.md#")
-    assert "Tokens:" in answered.text
-    again = ask(pages, answered.text, "and how do I undo it?")
-    turns = json.loads(_conversation(again.text))
-    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
-    doc, anchor = links[0].split("#")
-    assert f'id="{anchor}"' in pages.get(doc).text
-
-
-def test_the_chat_refuses_posts_without_the_token_and_bad_settings(pages):
-    assert pages.post("/chat/helpdesk", data={"message": "hello"}).status_code == 400
-    html = pages.get("/chat/helpdesk").text
-    response = ask(pages, html, "hello", temperature="hot")
-    assert response.status_code == 400
-    assert "Temperature must be a number" in response.text
-    assert pages.get("/source/../../etc/passwd").status_code == 404
-    assert pages.get("/source/pyproject.toml").status_code == 404
 
 
 def test_the_api_page_shows_how_to_call_both(pages):

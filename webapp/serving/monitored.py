@@ -113,14 +113,18 @@ def failure_record(model: str, spec: ModelSpec | None, request_id: str, latency_
 
 def kind_record(answer: Answer, question: Question, request_id: str, latency_s: float, source: str, *,
                 caller: str | None = None, client_request_id: str | None = None,
-                chat: ChatAnswer | None = None, first_token_s: float | None = None) -> PredictionRecord:
-    """The log record of a recommender's or a chat's answer: the question and what it answered."""
+                chat: ChatAnswer | None = None, first_token_s: float | None = None,
+                row_ids: list[str] | None = None) -> PredictionRecord:
+    """The log record of a recommender's or a chat's answer: the question and what it answered.
+
+    `row_ids` names each row's own request id (a CSV job's rows), as for `answer_record`.
+    """
     served = answer.served
     extra = {"question": question, "answer": chat if chat is not None else answer.values,
              "first_token_s": first_token_s}
     return PredictionRecord(request_id, served.model, served.version, served.spec, None, None, latency_s,
                             200, client_request_id, CHOSEN_BY.get(answer.chosen_by, answer.chosen_by),
-                            caller, source, extra=extra)
+                            caller, source, extra=extra, row_ids=row_ids)
 
 
 StreamDone = Callable[[ChatAnswer, "float | None", float], None]

@@ -19,10 +19,11 @@ from webapp.serving.errors import ModelNotFound, ServingError
 
 from .request import BadChatRequest, ChatCall, parse_chat, parse_chat_body
 
-__all__ = ["BadChatRequest", "ChatCall", "encode_completion", "encode_error", "encode_model",
-           "encode_models", "encode_stream", "error_body", "new_completion_id", "parse_chat",
+__all__ = ["STREAM_HEADERS", "BadChatRequest", "ChatCall", "encode_completion", "encode_error",
+           "encode_model", "encode_models", "encode_stream", "error_body", "new_completion_id", "parse_chat",
            "parse_chat_body", "sse"]
 
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
 ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 ERROR_CODES = {502: "upstream_error", 503: "unavailable", 504: "upstream_timeout", 413: "payload_too_large"}
 

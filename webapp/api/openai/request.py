@@ -13,11 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.serving.chat.conversation import ChatRequest, Message
+from webapp.serving.chat.conversation import MAX_CHARS, ChatRequest, Message
 from webapp.serving.errors import InvalidInput
 
 MAX_MESSAGES = 1000
-MAX_CHARS = 500_000  # all message contents together
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 NO_EFFECT = {"top_p", "presence_penalty", "frequency_penalty", "seed", "user", "metadata", "store",
              "logit_bias", "service_tier", "parallel_tool_calls", "prompt_cache_key", "safety_identifier",

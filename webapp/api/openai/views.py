@@ -25,7 +25,6 @@ from . import codec
 
 bp = Blueprint("openai", __name__, url_prefix="/openai/v1")
 log = logging.getLogger(__name__)
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _error(status: int, message: str, error_type: str = "invalid_request_error", code: str | None = None,
@@ -90,7 +89,7 @@ def chat_completions() -> Response:
     if call.stream:
         events = codec.encode_stream(answer.values, call.model, completion_id, created, call.include_usage)
         return Response(stream_with_context(events), mimetype="text/event-stream",
-                        headers={**headers, **STREAM_HEADERS})
+                        headers={**headers, **codec.STREAM_HEADERS})
     response = jsonify(codec.encode_completion(answer.values, call.model, completion_id, created))
     response.headers.update(headers)
     return response

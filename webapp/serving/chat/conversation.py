@@ -15,6 +15,7 @@ from typing import Protocol
 from webapp.serving.errors import InvalidInput
 
 ROLES = ("system", "user", "assistant")
+MAX_CHARS = 500_000  # all message contents together: bounds the work of one call, whoever sends it
 TOKEN = re.compile(r"\w+|[^\w\s]")
 PIECE = re.compile(r"\s*\S+")
 
@@ -37,6 +38,8 @@ class ChatRequest:
     def __post_init__(self) -> None:
         if not any(m.role == "user" for m in self.messages):
             raise InvalidInput("The conversation needs at least one user message")
+        if sum(len(m.content) for m in self.messages) > MAX_CHARS:
+            raise InvalidInput(f"The messages hold more than {MAX_CHARS} characters together")
 
     @property
     def system_prompt(self) -> str:

@@ -3,7 +3,8 @@
 Rows that cannot be scored keep their place in the output with an `error` cell naming the file's
 line number; one bad row never stops the rest. A recommender reads a `user` column and writes its
 top-k (the manifest's `k_default`) as `item_1..k` and `score_1..k`; an unknown user gets the popular
-items, as in the APIs.
+items, as in the APIs. Every scored row is a request of its own in the prediction log, under the id
+its `request_id` cell names (a recommender's, like any other kind's).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import numpy as np
 from webapp.serving.errors import InvalidInput
 from webapp.serving.inputs import Tensor
 from webapp.serving.models.spec import ModelSpec
-from webapp.serving.monitored import answer_record
+from webapp.serving.monitored import answer_record, kind_record
 from webapp.serving.monitoring.records import PredictionRecord
 from webapp.serving.recommend.query import RecommendQuery, RecommendRow
+from webapp.serving.recommend.runtime import Recommendation
 from webapp.serving.service import ModelService, Target
 
 MAX_LISTED_ERRORS = 100
@@ -98,26 +100,15 @@ def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chun
 
     The chunk's answer goes to the prediction log (`log`) as one record with a request id per row.
     """
-    parsed: list[list[float] | str] = []
+    parsed: list[list[float] | tuple[str] | str] = []
     for _, cells, problem in chunk:
         try:
             parsed.append(problem or parse_row(spec, cells, columns))
         except RowError as exc:
             parsed.append(str(exc))
-    good = [p for p in parsed if not isinstance(p, str)]
-    outputs: Iterator[list[str]] = iter(())
-    if good and spec.task == "recommendation":
-        outputs = recommend_rows(service, spec, [g[0] for g in good], caller)  # type: ignore[index]
-    elif good:
-        batch = Tensor(np.asarray(good, dtype=np.float32))
-        started = time.perf_counter()
-        answer = service.predict(Target(spec.name, spec.version, caller=caller), lambda _: batch)
-        outputs = format_values(spec, answer.values)
-        if log is not None:
-            ids = [row_request_id(state["id"], line) for (line, _, _), item in zip(chunk, parsed, strict=True)
-                   if not isinstance(item, str)]
-            log(answer_record(answer, ids[0], time.perf_counter() - started, "csv", caller=caller,
-                              row_ids=ids))
+    good = [(row_request_id(state["id"], line), item)
+            for (line, _, _), item in zip(chunk, parsed, strict=True) if not isinstance(item, str)]
+    outputs = score_rows(service, spec, good, caller, log) if good else iter(())
     blank = [""] * (len(output_columns(spec)) - 2)
     for (line, cells, _), item in zip(chunk, parsed, strict=True):
         if isinstance(item, str):
@@ -126,19 +117,38 @@ def score_chunk(service: ModelService, spec: ModelSpec, columns: list[int], chun
             if len(state["errors"]) < MAX_LISTED_ERRORS:
                 state["errors"].append({"line": line, "message": item})
         else:
-            logged = spec.task != "recommendation"  # a recommender's CSV rows are not logged yet
-            writer.writerow([*cells, *next(outputs), "", row_request_id(state["id"], line) if logged else ""])
+            writer.writerow([*cells, *next(outputs), "", row_request_id(state["id"], line)])
     state["rows_done"] += len(chunk)
 
 
-def recommend_rows(service: ModelService, spec: ModelSpec, users: list[str],
-                   caller: str | None) -> Iterator[list[str]]:
-    """One service call for the chunk's users; each row's items then scores, padded to k."""
-    k = recommend_k(spec)
-    question = RecommendQuery(tuple(RecommendRow(user=u, k=k) for u in users))
-    for found in service.predict(Target(spec.name, spec.version, caller=caller), lambda _: question).values:
-        pad = [""] * (k - len(found.items))
-        yield [*found.items, *pad, *(f"{s:.6g}" for s in found.scores), *pad]
+def score_rows(service: ModelService, spec: ModelSpec, good: list[tuple[str, Any]], caller: str | None,
+               log: Log | None) -> Iterator[list[str]]:
+    """One service call for the chunk's (request id, parsed row) pairs, logged; each row's output cells."""
+    ids = [rid for rid, _ in good]
+    target, started = Target(spec.name, spec.version, caller=caller), time.perf_counter()
+    if spec.task == "recommendation":
+        k = recommend_k(spec)
+        question = RecommendQuery(tuple(RecommendRow(user=row[0], k=k) for _, row in good))
+        answer = service.predict(target, lambda _: question)
+        record = kind_record(answer, question, ids[0], time.perf_counter() - started, "csv", caller=caller,
+                             row_ids=ids)
+        outputs = recommend_cells(k, answer.values)
+    else:
+        batch = Tensor(np.asarray([row for _, row in good], dtype=np.float32))
+        answer = service.predict(target, lambda _: batch)
+        record = answer_record(answer, ids[0], time.perf_counter() - started, "csv", caller=caller,
+                               row_ids=ids)
+        outputs = format_values(spec, answer.values)
+    if log is not None:
+        log(record)
+    return outputs
+
+
+def recommend_cells(k: int, found: list[Recommendation]) -> Iterator[list[str]]:
+    """Each row's items then scores, padded to k."""
+    for one in found:
+        pad = [""] * (k - len(one.items))
+        yield [*one.items, *pad, *(f"{s:.6g}" for s in one.scores), *pad]
 
 
 def format_values(spec: ModelSpec, values: np.ndarray) -> Iterator[list[str]]:

@@ -40,6 +40,7 @@ class PredictionRecord:
     sample_rate: float = 1.0  # set by the log when it keeps the record
     extra: dict[str, Any] | None = None
     row_ids: list[str] | None = None  # one request id per row (CSV job rows), else request_id for all
+    kept_rows: list[int] | None = None  # which of the rows sampling kept, when it kept only some
 
 
 def sample_fraction(request_id: str) -> float:

@@ -123,8 +123,7 @@ def to_rows(rec: PredictionRecord, protector: Protector) -> list[dict[str, Any]]
               "sample_rate": rec.sample_rate}
     mon = cached_monitoring_spec(rec.spec) if rec.spec is not None else None
     if mon is not None and rec.extra is not None and "question" in rec.extra:  # a recommender or chat
-        return [{**common, **_EMPTY, "row_index": i, **row}
-                for i, row in enumerate(kind_rows(rec.model, mon, rec.extra, protector))]
+        return _kind_rows(rec, mon, common, protector)
     ids = rec.row_ids
     rows = []
     for i in range(_count(rec)):
@@ -135,6 +134,18 @@ def to_rows(rec: PredictionRecord, protector: Protector) -> list[dict[str, Any]]
         row.update(_outputs(rec.spec, rec.outputs, i))
         rows.append(row)
     return rows
+
+
+def _kind_rows(rec: PredictionRecord, mon: MonitoringSpec, common: dict[str, Any],
+               protector: Protector) -> list[dict[str, Any]]:
+    """A recommender's or chat's rows; with an id per row, each row a request of its own (row_index 0)."""
+    rows = kind_rows(rec.model, mon, rec.extra or {}, protector)
+    if rec.kept_rows is not None:  # sampling kept some of a CSV chunk's rows
+        rows = [rows[i] for i in rec.kept_rows]
+    if rec.row_ids is None:
+        return [{**common, **_EMPTY, "row_index": i, **row} for i, row in enumerate(rows)]
+    return [{**common, **_EMPTY, **row, "request_id": rid[:128], "row_index": 0}
+            for rid, row in zip(rec.row_ids, rows, strict=True)]
 
 
 def version_row(spec: ModelSpec, now: float) -> dict[str, Any]:

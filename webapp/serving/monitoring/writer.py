@@ -67,7 +67,7 @@ class PredictionLog:
         if not kept:
             return False
         if len(kept) < len(record.row_ids):
-            record.row_ids = [record.row_ids[i] for i in kept]
+            record.row_ids, record.kept_rows = [record.row_ids[i] for i in kept], kept
             record.inputs = record.inputs[kept] if record.inputs is not None else None
             record.outputs = record.outputs[kept] if record.outputs is not None else None
         return True
