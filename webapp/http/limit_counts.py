@@ -37,8 +37,8 @@ class SweptMemoryStorage(MemoryStorage):
             self._sweeping.release()
 
 
-def open_counts(url: str) -> Storage:
+def open_counts(url: str, **options: object) -> Storage:
     """The storage for `RATE_LIMIT_STORAGE_URL`: this worker's memory when empty or `memory://`."""
     if not url or url.startswith("memory://"):
-        return SweptMemoryStorage(url or "memory://")
-    return storage_from_string(url)
+        return SweptMemoryStorage(url or "memory://", **options)
+    return storage_from_string(url, **options)  # type: ignore[arg-type]
