@@ -18,6 +18,8 @@ _TRUE = ("1", "true", "yes")
 
 ADDRESS = os.environ.get("PODIUM_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("PODIUM_WORKERS", max(2, _cores)))
+# the app warns when it counts rate limits and quotas in memory, per worker, under several workers
+os.environ["PODIUM_SERVER_WORKERS"] = str(workers)
 threads = int(os.environ.get("PODIUM_THREADS", 8))
 worker_class = "gthread"
 # TensorFlow is not fork-safe: each worker imports it and loads its models after the fork.

@@ -69,7 +69,8 @@ DEFAULTS: dict[str, object] = {
     "TOKEN_POLL_SECONDS": 5.0,
     # per-client (user or token) API rate limit in `limits` notation, e.g. "20/second;200/10 seconds";
     # empty: none. RATE_LIMITS overrides it per user name or "token:<id>". Counts are per worker in
-    # memory unless RATE_LIMIT_STORAGE_URL names a Redis shared by every worker and instance.
+    # memory (a client spread over W workers gets up to W times its limit; a recycled worker starts
+    # from zero) unless RATE_LIMIT_STORAGE_URL names a Redis shared by every worker and instance.
     "RATE_LIMIT": "",
     "RATE_LIMITS": {},
     "RATE_LIMIT_STORAGE_URL": "memory://",
@@ -139,6 +140,9 @@ DEFAULTS: dict[str, object] = {
     # a file whose existence says this server start has checked and upgraded the database, so
     # later workers skip the check (gunicorn.conf.py sets it; empty = every process checks)
     "DATABASE_PREPARED_FLAG": "",
+    # how many workers this server starts (gunicorn.conf.py sets it; 0 = not under gunicorn): a
+    # server with several warns when its rate limits and quotas are counted per worker in memory
+    "SERVER_WORKERS": 0,
 }
 
 

@@ -99,13 +99,15 @@ def workers(proc: subprocess.Popen) -> list[psutil.Process]:
     return psutil.Process(proc.pid).children()
 
 
-def wrk(url: str, body: bytes, ctype: str, conc: int, seconds: int, auth: bool) -> dict:
+def wrk(url: str, body: bytes, ctype: str, conc: int, seconds: int, auth: bool | str) -> dict:
+    """wrk's summary; `auth`: True for the bench user's basic auth, a string for the whole
+    Authorization header ("Bearer pdm_...")."""
     with tempfile.NamedTemporaryFile(suffix=".body") as fh:
         fh.write(body)
         fh.flush()
         env = {**os.environ, "BENCH_BODY": fh.name, "BENCH_CONTENT_TYPE": ctype}
         if auth:
-            env["BENCH_AUTH"] = AUTH
+            env["BENCH_AUTH"] = auth if isinstance(auth, str) else f"Basic {AUTH}"
         out = subprocess.run(["wrk", "-t1", f"-c{conc}", f"-d{seconds}s", "--timeout", "10s",
                               "-s", str(HERE / "post.lua"), url], env=env, capture_output=True,
                              text=True, timeout=seconds + 60, check=True).stdout
@@ -202,10 +204,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated: podium,overload,tutorial,hello; "
                         "or logging (iris with the prediction log off against on, --repeat pairs) "
+                        "or auth (iris with basic auth, a bearer token, and the rate limiter on) "
                         "or rss (worker RSS over --minutes at 100%% sampling)")
     parser.add_argument("--logging", choices=["on", "off"], default="on",
                         help="the prediction log in the podium runs (on = 100%% sampling)")
-    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs for --only logging")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of runs for --only logging / auth")
     parser.add_argument("--minutes", type=float, default=5.0, help="length of the --only rss run")
     parser.add_argument("--models", default="", help="comma-separated model names to keep")
     parser.add_argument("--overload", type=int, default=128,
@@ -223,10 +226,11 @@ def main() -> None:
             cases = {k: v for k, v in cases.items() if k in args.models.split(",") or k == "mobilenet"}
             cases["mobilenet"] = cases["mobilenet"]  # the upload target needs its image
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
-        if parts & {"logging", "rss"}:
-            from scripts.bench import logging_cost
+        if parts & {"logging", "rss", "auth"}:
+            from scripts.bench import auth_cost, logging_cost
 
-            run = logging_cost.run_logging if "logging" in parts else logging_cost.run_rss
+            run = (auth_cost.run_auth if "auth" in parts else
+                   logging_cost.run_logging if "logging" in parts else logging_cost.run_rss)
             print(run(sys.modules[__name__], tmp, store, cases, gunicorn, args))
             return
         if "podium" in parts:

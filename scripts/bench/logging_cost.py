@@ -8,73 +8,29 @@ hits both), and worker RSS over a long run at 100% sampling. Run through `script
 
 from __future__ import annotations
 
-import statistics
 import sys
 import threading
 import time
 from pathlib import Path
 
-MODES = {"off": {"PODIUM_MONITORING": "false"},
-         "on (100%)": {"PODIUM_MONITORING": "true", "PODIUM_LOG_SAMPLE_RATE": "1.0"}}
+from scripts.bench.pairs import Mode, cost_table, levels, podium_env, run_modes, runs_table
 
-
-def podium_env(tmp: Path, store: Path, port: int, workers: int, mode: str, run: int) -> dict[str, str]:
-    """Podium's environment for one run: its own database file, so runs never share one."""
-    return {"PODIUM_BIND": f"127.0.0.1:{port}", "PODIUM_WORKERS": str(workers),
-            "PODIUM_MODEL_STORE": str(store), "PODIUM_USERS_FILE": str(tmp / "users.json"),
-            "PODIUM_SECRET_KEY": "bench", "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": "",
-            "PODIUM_DATABASE_URL": f"sqlite:///{tmp / f'log-{run}-{mode[:3].strip()}.sqlite3'}",
-            **MODES[mode]}
+MODES = {"off": Mode({"PODIUM_MONITORING": "false"}),
+         "on (100%)": Mode({"PODIUM_MONITORING": "true", "PODIUM_LOG_SAMPLE_RATE": "1.0"})}
 
 
 def run_logging(bench, tmp: Path, store: Path, cases: dict, gunicorn: list[str], args) -> str:
     """`--repeat` pairs of runs (off, then on) of iris v1 JSON at each concurrency; a table."""
-    body = cases["iris"][0]
-    rows = []
-    for run in range(args.repeat):
-        for mode in MODES:
-            port = bench.free_port()
-            env = podium_env(tmp, store, port, args.workers, mode, run)
-            base = f"http://127.0.0.1:{port}"
-            with bench.server(gunicorn + ["wsgi:app"], env, base + "/readyz", tmp / "logging.log") as proc:
-                bench.wrk(f"{base}/api/v1/models/iris:predict", body, "application/json", 8, 2, True)  # warm
-                for conc in bench_levels(args):
-                    result = bench.measure(proc, f"{base}/api/v1/models/iris:predict", body,
-                                           "application/json", conc, args.seconds, base=base)
-                    rows.append({"run": run + 1, "mode": mode, "conc": conc, **result})
-                    print(rows[-1], file=sys.stderr)
-    return logging_table(rows)
-
-
-def bench_levels(args) -> list[int]:
-    return [int(c) for c in args.concurrency.split(",")]
-
-
-def logging_table(rows: list[dict]) -> str:
-    lines = ["| run | logging | conc | req/s (2xx) | p50 ms | p99 ms | errors | worker RSS MB |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['run']} | {r['mode']} | {r['conc']} | {r['ok_rps']:.0f} | "
-                     f"{r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | "
-                     f"{r['non2xx'] + r['socket_errors']} | {r['rss_mb']:.0f} |")
-    lines += ["", "| conc | off: median (min-max) req/s | on: median (min-max) req/s | cost of logging "
-              "(medians) | per-pair costs |", "|---|---|---|---|---|"]
-    for conc in sorted({r["conc"] for r in rows}):
-        off = [r["ok_rps"] for r in rows if r["conc"] == conc and r["mode"] == "off"]
-        on = [r["ok_rps"] for r in rows if r["conc"] == conc and r["mode"] != "off"]
-        pairs = ", ".join(f"{100 * (1 - b / a):+.1f}%" for a, b in zip(off, on, strict=False))
-        cost = 100 * (1 - statistics.median(on) / statistics.median(off))
-        lines.append(f"| {conc} | {statistics.median(off):.0f} ({min(off):.0f}-{max(off):.0f}) | "
-                     f"{statistics.median(on):.0f} ({min(on):.0f}-{max(on):.0f}) | {cost:+.1f}% | {pairs} |")
-    return "\n".join(lines)
+    rows = run_modes(bench, tmp, store, cases["iris"][0], gunicorn, args, MODES)
+    return runs_table(rows, "logging") + "\n\n" + cost_table(rows, [("off", "on (100%)")])
 
 
 def run_rss(bench, tmp: Path, store: Path, cases: dict, gunicorn: list[str], args) -> str:
     """iris at `--concurrency` (the first level) for `--minutes` at 100% sampling; RSS every 30 s."""
     port = bench.free_port()
-    env = podium_env(tmp, store, port, args.workers, "on (100%)", 0)
+    env = {**podium_env(tmp, store, port, args.workers, tmp / "rss.sqlite3"), **MODES["on (100%)"].env}
     base = f"http://127.0.0.1:{port}"
-    conc, samples = bench_levels(args)[0], []
+    conc, samples = levels(args)[0], []
     with bench.server(gunicorn + ["wsgi:app"], env, base + "/readyz", tmp / "rss.log") as proc:
         bench.wrk(f"{base}/api/v1/models/iris:predict", cases["iris"][0], "application/json", 8, 2, True)
         seconds = int(args.minutes * 60)

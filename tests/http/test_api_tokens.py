@@ -124,10 +124,15 @@ def test_a_flood_of_bad_tokens_is_locked_out_like_bad_passwords(client):
 
 
 def test_tokens_never_reach_the_log(client, user_headers, caplog):
-    with caplog.at_level(logging.DEBUG):
-        secret = make(client, user_headers)["token"]
-        client.post(PREDICT, json=BODY, headers=bearer(secret))
-        client.post(PREDICT, json=BODY, headers=bearer(secret + "x"))
+    webapp_log = logging.getLogger("webapp")  # it does not propagate to the root caplog listens on
+    webapp_log.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="webapp"):
+            secret = make(client, user_headers)["token"]
+            client.post(PREDICT, json=BODY, headers=bearer(secret))
+            client.post(PREDICT, json=BODY, headers=bearer(secret + "x"))
+    finally:
+        webapp_log.removeHandler(caplog.handler)
     assert secret not in caplog.text
 
 

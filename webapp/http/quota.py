@@ -6,7 +6,9 @@ Retry-After until the day's window ends) once the client's rows are spent; the r
 are counted after it, so the last request of a day may take the count past the quota by its own
 rows. The window is a fixed day from the client's first counted row. Counts live where the rate
 limits' do: per worker in memory, or the Redis of `RATE_LIMIT_STORAGE_URL`, shared by every
-worker and instance.
+worker and instance. A client's count is kept under a key that does not hold its quota, so an
+operator who raises (or lowers) a quota and restarts gives the client the difference for the rest
+of its day, not a fresh day (in Redis; memory counts start from zero with the worker).
 """
 
 from __future__ import annotations
@@ -16,22 +18,22 @@ import time
 from typing import Any
 
 from flask import Flask, current_app, g
-from limits import RateLimitItemPerDay
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
+from limits.storage import Storage
 
 from webapp.http.ratelimit import KEY as RATE_KEY
-from webapp.http.ratelimit import Verdict, caller_keys
+from webapp.http.ratelimit import Verdict, caller_keys, counts_storage, counts_unavailable
 
 KEY = "podium.quotas"
 NAMESPACE = "podium-quota"
+DAY = 86400
 
 
 class Quotas:
-    def __init__(self, default: int, overrides: dict[str, int], storage_url: str) -> None:
+    def __init__(self, default: int, overrides: dict[str, int], storage: Storage) -> None:
         self.default = int(default or 0)
         self.overrides = {str(k): int(v or 0) for k, v in overrides.items()}
-        self.window = FixedWindowRateLimiter(storage_from_string(storage_url or "memory://"))
+        self.storage = storage
 
     def quota_for(self, keys: tuple[str, ...]) -> int:
         for key in keys:
@@ -44,14 +46,17 @@ class Quotas:
         quota = self.quota_for(keys)
         if quota <= 0:
             return None
-        reset, remaining = self.window.get_window_stats(RateLimitItemPerDay(quota), NAMESPACE, keys[0])
-        wait = max(1, math.ceil(reset - time.time())) if remaining < quota else 86400
-        return Verdict(remaining > 0, quota, remaining, wait, kind="quota")
+        used = self.storage.get(_day_key(keys))
+        wait = max(1, math.ceil(self.storage.get_expiry(_day_key(keys)) - time.time())) if used else DAY
+        return Verdict(used < quota, quota, max(0, quota - used), wait, kind="quota")
 
     def spend(self, keys: tuple[str, ...], rows: int) -> None:
-        quota = self.quota_for(keys)
-        if quota > 0 and rows > 0:
-            self.window.hit(RateLimitItemPerDay(quota), NAMESPACE, keys[0], cost=rows)
+        if self.quota_for(keys) > 0 and rows > 0:
+            self.storage.incr(_day_key(keys), DAY, amount=rows)  # the first row starts the day
+
+
+def _day_key(keys: tuple[str, ...]) -> str:
+    return f"{NAMESPACE}/{keys[0]}/day"
 
 
 def quotas() -> Quotas | None:
@@ -64,7 +69,11 @@ def check(user: str, token_id: str | None) -> Verdict | None:
     if counted is None:
         return None
     keys = caller_keys(user, token_id)
-    verdict = counted.left(keys)
+    try:
+        verdict = counted.left(keys)
+    except StorageError as error:  # served uncounted, as the rate limits are (ratelimit.py)
+        counts_unavailable(error)
+        return None
     if verdict is not None:
         g.quota_keys = keys
     return verdict
@@ -74,7 +83,10 @@ def spend(rows: int) -> None:
     """Count an answer's rows (or images) against the caller's quota, if it has one."""
     keys = g.get("quota_keys")
     if keys is not None:
-        quotas().spend(keys, rows)
+        try:
+            quotas().spend(keys, rows)
+        except StorageError as error:
+            counts_unavailable(error)
 
 
 def init_quotas(app: Flask) -> None:
@@ -83,27 +95,31 @@ def init_quotas(app: Flask) -> None:
     overrides = dict(config["QUOTAS"] or {})
     if not config["QUOTA_ROWS_PER_DAY"] and not overrides:
         return
-    app.extensions[KEY] = Quotas(config["QUOTA_ROWS_PER_DAY"], overrides, config["RATE_LIMIT_STORAGE_URL"])
+    app.extensions[KEY] = Quotas(config["QUOTA_ROWS_PER_DAY"], overrides, counts_storage(app))
 
 
 def usage(names: list[str]) -> list[dict[str, Any]]:
     """Each user's rate limit and daily quota with their use so far (password calls; a token has
-    its own counts), for the admin page. Empty when neither is configured."""
+    its own counts), for the admin page. Empty when neither is configured; the use is left blank
+    while the counts' storage does not answer."""
     limits, counted = current_app.extensions.get(RATE_KEY), quotas()
     if limits is None and counted is None:
         return []
     rows = []
     for name in names:
         keys = caller_keys(name, None)
-        row: dict[str, Any] = {"user": name, "rate": "", "rate_remaining": None, "quota": 0,
-                               "quota_used": None}
         items = limits.limits_for(keys) if limits else []
-        if items:
-            row["rate"] = "; ".join(str(item) for item in items)
-            stats = (limits.window.get_window_stats(item, "podium", keys[0]) for item in items)
-            row["rate_remaining"] = min(remaining for _reset, remaining in stats)
-        day = counted.left(keys) if counted else None
-        if day is not None:
-            row["quota"], row["quota_used"] = day.limit, day.limit - day.remaining
+        row: dict[str, Any] = {"user": name, "rate": "; ".join(str(item) for item in items),
+                               "rate_remaining": None, "quota": counted.quota_for(keys) if counted else 0,
+                               "quota_used": None}
+        try:
+            if items:
+                stats = (limits.window.get_window_stats(item, "podium", keys[0]) for item in items)
+                row["rate_remaining"] = min(remaining for _reset, remaining in stats)
+            day = counted.left(keys) if counted else None
+            if day is not None:
+                row["quota_used"] = day.limit - day.remaining
+        except StorageError as error:
+            counts_unavailable(error)
         rows.append(row)
     return rows

@@ -5,15 +5,20 @@ Checked right after authentication (`http/auth.py`), so the key is who the calle
 and are never limited. `RATE_LIMIT` is the default (the `limits` notation, `;`-separated: e.g.
 `20/second;200/10 seconds` is 20 a second with bursts up to 200 in any ten seconds), `RATE_LIMITS`
 overrides it per user or token (`{"bob": "5/second", "token:5f1c0a9e2b7d": "1/second"}`). Counts
-live in memory (per worker) unless `RATE_LIMIT_STORAGE_URL` names a Redis
-(`redis://host:6379/0`), which every worker and instance then shares, so N instances enforce one
-limit. Uses `limits`, the library Flask-Limiter is built on, directly: Flask-Limiter checks before
-the request is authenticated, and a limit keyed on an unverified name would let anyone spend
-another user's allowance.
+live in memory unless `RATE_LIMIT_STORAGE_URL` names a Redis (`redis://host:6379/0`), which every
+worker and instance then shares, so N instances enforce one limit. Memory is each worker's own: a
+client spread over W workers gets up to W times its limit, and a recycled worker starts from zero,
+so a server that starts more than one worker with memory counts says so in its log. While the
+Redis does not answer, requests are served unlimited (a limit protects capacity; refusing every
+client because a counter is away would take the whole API down): logged once a minute per worker.
+Uses `limits`, the library Flask-Limiter is built on, directly: Flask-Limiter checks before the
+request is authenticated, and a limit keyed on an unverified name would let anyone spend another
+user's allowance.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -21,10 +26,14 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.errors import StorageError
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 KEY = "podium.ratelimits"
+STORAGE_KEY = "podium.limit_counts"
+log = logging.getLogger(__name__)
+_last_outage_log = float("-inf")
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,10 @@ class Verdict:
 
 
 class RateLimits:
-    def __init__(self, default: str, overrides: dict[str, str], storage_url: str) -> None:
+    def __init__(self, default: str, overrides: dict[str, str], storage: Storage) -> None:
         self.default = parse_many(default) if default else []
         self.overrides = {str(k): parse_many(v) for k, v in overrides.items() if v}
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_url or "memory://"))
+        self.window = MovingWindowRateLimiter(storage)
 
     def limits_for(self, keys: tuple[str, ...]) -> list[RateLimitItem]:
         for key in keys:
@@ -76,14 +85,41 @@ def check(user: str, token_id: str | None) -> Verdict | None:
     limits: RateLimits | None = current_app.extensions.get(KEY)
     if limits is None:
         return None
-    verdict = limits.hit(caller_keys(user, token_id))
+    try:
+        verdict = limits.hit(caller_keys(user, token_id))
+    except StorageError as error:
+        counts_unavailable(error)
+        return None
     g.rate_verdict = verdict
     return verdict
+
+
+def counts_unavailable(error: StorageError) -> None:
+    """Say (at most once a minute per worker) that limits and quotas are not enforced just now."""
+    global _last_outage_log
+    if time.monotonic() - _last_outage_log >= 60:
+        _last_outage_log = time.monotonic()
+        log.warning("Rate limits and quotas are not enforced: their storage does not answer (%s)",
+                    error.storage_error)
 
 
 def headers(verdict: Verdict) -> dict[str, str]:
     return {"RateLimit-Limit": str(verdict.limit), "RateLimit-Remaining": str(verdict.remaining),
             "RateLimit-Reset": str(verdict.reset_s)}
+
+
+def counts_storage(app: Flask) -> Storage:
+    """The one place this worker keeps its rate-limit and quota counts (made on first use)."""
+    if STORAGE_KEY not in app.extensions:
+        url = app.config["RATE_LIMIT_STORAGE_URL"] or "memory://"
+        app.extensions[STORAGE_KEY] = storage_from_string(url, wrap_exceptions=True)
+        workers = int(app.config["SERVER_WORKERS"] or 0)
+        if url.startswith("memory") and workers > 1:
+            log.warning("Rate limits and quotas are counted in each worker's memory: with %d workers a "
+                        "client may get up to %d times its limit, and a recycled worker starts from zero. "
+                        "Set PODIUM_RATE_LIMIT_STORAGE_URL to a Redis to count once for all workers "
+                        "and instances.", workers, workers)
+    return app.extensions[STORAGE_KEY]
 
 
 def init_rate_limits(app: Flask) -> None:
@@ -92,7 +128,7 @@ def init_rate_limits(app: Flask) -> None:
     overrides: dict[str, Any] = dict(config["RATE_LIMITS"] or {})
     if not config["RATE_LIMIT"] and not overrides:
         return
-    app.extensions[KEY] = RateLimits(config["RATE_LIMIT"], overrides, config["RATE_LIMIT_STORAGE_URL"])
+    app.extensions[KEY] = RateLimits(config["RATE_LIMIT"], overrides, counts_storage(app))
 
     @app.after_request
     def add_headers(response: Response) -> Response:
