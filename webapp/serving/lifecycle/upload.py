@@ -89,7 +89,7 @@ def _check_file_set(files: dict[str, bytes], spec: ModelSpec) -> None:
         raise InvalidInput(f"The manifest lists {missing[0]!r} in its files but the upload has no such file")
     unexpected = sorted(set(files) - {MANIFEST, spec.artifact, *EXTRA_FILES, *declared})
     if unexpected:
-        raise InvalidInput(f"Unexpected files in the upload (not in the manifest's files): {unexpected[:5]}")
+        raise InvalidInput(f"Unexpected files in the upload: {unexpected[:5]} (not in the manifest's files)")
 
 
 def _declared(spec: ModelSpec) -> list[str]:
