@@ -5,6 +5,8 @@ Retry-After, and a spent quota tells it not to retry."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import openai
 import pytest
@@ -27,13 +29,28 @@ def server(tmp_path_factory):
         yield running
 
 
-def client_of(server, who: tuple[str, str]) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/openai/v1", api_key=f"{who[0]}:{who[1]}",
-                         max_retries=0, timeout=30)
+@contextmanager
+def client_of(server, who: tuple[str, str]) -> Iterator[openai.OpenAI]:
+    """An OpenAI client that does not retry, closed after its test (no socket left to the collector)."""
+    with openai.OpenAI(base_url=server.url + "/openai/v1", api_key=f"{who[0]}:{who[1]}",
+                       max_retries=0, timeout=30) as client:
+        yield client
 
 
-def test_a_client_over_its_rate_limit_gets_rate_limit_error_with_retry_after(server):
-    client = client_of(server, USER)
+@pytest.fixture
+def bob(server):
+    with client_of(server, USER) as client:
+        yield client
+
+
+@pytest.fixture
+def alice(server):
+    with client_of(server, ADMIN) as client:
+        yield client
+
+
+def test_a_client_over_its_rate_limit_gets_rate_limit_error_with_retry_after(bob):
+    client = bob
     raw = client.chat.completions.with_raw_response.create(model="helpdesk", messages=QUESTION, max_tokens=5)
     assert (raw.headers["RateLimit-Limit"], raw.headers["RateLimit-Remaining"]) == ("2", "1")
     client.chat.completions.create(model="helpdesk", messages=QUESTION, max_tokens=5, stream=True).close()
@@ -46,8 +63,8 @@ def test_a_client_over_its_rate_limit_gets_rate_limit_error_with_retry_after(ser
     assert "x-should-retry" not in refused.response.headers
 
 
-def test_a_spent_daily_quota_says_insufficient_quota_and_not_to_retry(server):
-    client = client_of(server, ADMIN)
+def test_a_spent_daily_quota_says_insufficient_quota_and_not_to_retry(alice):
+    client = alice
     assert client.chat.completions.create(model="helpdesk", messages=QUESTION).choices[0].message.content
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model="helpdesk", messages=QUESTION)
