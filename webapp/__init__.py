@@ -37,10 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.http.jsonio import OrjsonProvider
     from webapp.http.limits import init_body_limits
     from webapp.http.security import init_proxy_fix
+    from webapp.http.sessions import CookieSessions
     from webapp.logs import configure_logging, init_request_ids
 
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.json = OrjsonProvider(app)
+    app.session_interface = CookieSessions()
     init_proxy_fix(app)
     init_request_ids(app)
     init_body_limits(app)

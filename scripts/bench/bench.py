@@ -70,9 +70,9 @@ def multipart(image: bytes) -> tuple[bytes, str]:
 
 @contextlib.contextmanager
 def server(argv: list[str], env: dict[str, str], ready_url: str, log: Path, timeout: float = 600,
-           any_answer: bool = False):
+           any_answer: bool = False, cwd: Path = ROOT):
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=sink,
+        proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout
@@ -293,8 +293,10 @@ def run_tutorial(tmp, store, cases, levels, args) -> list[dict]:
             "--chdir", str(HERE), "tutorial_app:app", "--timeout", "120"]
     base = f"http://127.0.0.1:{port}"
     rows = []
+    # started from its own folder: gunicorn reads ./gunicorn.conf.py by default, and Podium's (one
+    # socket per worker slot on PODIUM_BIND) would leave the tutorial's own port unanswered
     with server(argv + ["--worker-class", "sync"], {"BENCH_STORE": str(store)}, base + "/predict/iris",
-                tmp / "tutorial.log", any_answer=True) as proc:
+                tmp / "tutorial.log", any_answer=True, cwd=HERE) as proc:
         for name, (body, model, _) in cases.items():
             for _ in range(4):  # both workers load the model before timing
                 requests.post(f"{base}/predict/{model}", data=body, timeout=120,

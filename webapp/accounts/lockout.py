@@ -9,6 +9,7 @@ when instances are one service) give every worker of every instance the same cou
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -18,18 +19,25 @@ from pathlib import Path
 FOLDER = ".lockout"
 
 
+@functools.lru_cache(maxsize=4096)
+def _file_name(name: str, client: str) -> str:
+    """A pair's file name: a hash, so no name or address reaches the file system."""
+    return hashlib.sha256(f"{name}\0{client}".encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 class Lockout:
     def __init__(self, folder: Path, max_failures: int, window: float) -> None:
         self.folder, self.max_failures, self.window = folder, max_failures, window
 
-    def _path(self, name: str, client: str) -> Path:
-        key = hashlib.sha256(f"{name}\0{client}".encode("utf-8", "surrogatepass")).hexdigest()
-        return self.folder / key[:40]
+    def _path(self, name: str, client: str) -> str:
+        return os.path.join(self.folder, _file_name(name, client))
 
-    def _recent(self, path: Path) -> list[float]:
-        """Failure times within the window, oldest first (none when the file is absent)."""
+    def _recent(self, path: str) -> list[float]:
+        """Failure times within the window, oldest first (none when the file is absent: the
+        common case, checked on every API request, so one bare open and nothing more)."""
         try:
-            text = path.read_text(encoding="ascii", errors="replace")
+            with open(path, encoding="ascii", errors="replace") as fh:
+                text = fh.read()
         except OSError:
             return []
         cutoff = time.time() - self.window

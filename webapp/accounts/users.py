@@ -77,6 +77,11 @@ class UserStore:
         """{username: role}."""
         return {name: u.get("role", "user") for name, u in sorted(self._current().items())}
 
+    def role(self, name: str) -> str | None:
+        """The user's role, None when there is no such user (checked per token request: no sort)."""
+        user = self._current().get(name)
+        return user.get("role", "user") if user is not None else None
+
     def add(self, name: str, password: str, role: str = "user") -> None:
         """Add or replace a user; raises UserError for a bad name, role or password."""
         if not name or not name.isprintable() or ":" in name or len(name) > 64:
@@ -96,7 +101,7 @@ class UserStore:
         self._write(users)
 
     def set_password(self, name: str, password: str) -> None:
-        role = self.list().get(name)
+        role = self.role(name)
         if role is None:
             raise UserError(f"No user {name!r}")
         self.add(name, password, role)

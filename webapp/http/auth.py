@@ -88,7 +88,7 @@ def _verify_token(secret: str) -> str | None:
         g.auth_retry_after = int(wait)
         return None
     token, why = tokens().check(secret)
-    role = users().list().get(token.user) if token else None
+    role = users().role(token.user) if token else None
     if token is None or role is None:
         if why in ("unknown", "malformed"):  # a guess; a revoked or expired token is not
             users().record_failure(TOKEN_CLIENT, _client())

@@ -57,10 +57,10 @@ def _model_and_version() -> tuple[str, str]:
 def observe(code: int, seconds: float) -> None:
     model, version = _model_and_version()
     protocol = _protocol(request.path)
-    REQUESTS.labels(model, version, protocol, str(code)).inc()
-    LATENCY.labels(model, version, protocol).observe(seconds)
+    metrics.child(REQUESTS, model, version, protocol, str(code)).inc()
+    metrics.child(LATENCY, model, version, protocol).observe(seconds)
     if code >= 400:
-        ERRORS.labels(model, protocol, str(code)).inc()
+        metrics.child(ERRORS, model, protocol, str(code)).inc()
     metrics.update_memory()
 
 

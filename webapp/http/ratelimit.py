@@ -27,8 +27,10 @@ from typing import Any
 from flask import Flask, Response, current_app, g
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
+
+from webapp.http.limit_counts import open_counts
 
 KEY = "podium.ratelimits"
 STORAGE_KEY = "podium.limit_counts"
@@ -112,7 +114,7 @@ def counts_storage(app: Flask) -> Storage:
     """The one place this worker keeps its rate-limit and quota counts (made on first use)."""
     if STORAGE_KEY not in app.extensions:
         url = app.config["RATE_LIMIT_STORAGE_URL"] or "memory://"
-        app.extensions[STORAGE_KEY] = storage_from_string(url, wrap_exceptions=True)
+        app.extensions[STORAGE_KEY] = open_counts(url, wrap_exceptions=True)
         workers = int(app.config["SERVER_WORKERS"] or 0)
         if url.startswith("memory") and workers > 1:
             log.warning("Rate limits and quotas are counted in each worker's memory: with %d workers a "

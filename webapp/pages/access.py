@@ -38,7 +38,7 @@ def current_user() -> tuple[str, str] | None:
         return g.page_user
     found = None
     if session.get("user"):
-        role = users().list().get(session["user"])
+        role = users().role(session["user"])
         found = (session["user"], role) if role else None  # a removed user is logged out
     elif request.authorization and request.authorization.type == "basic":
         name = request.authorization.username or ""

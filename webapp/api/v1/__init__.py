@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask_restful
-from flask import Blueprint, Flask, make_response, request
+from flask import Blueprint, Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
@@ -25,10 +25,7 @@ class ModelNameConverter(BaseConverter):
 
 
 def output_json(data: Any, code: int, headers: dict[str, str] | None = None):
-    response = make_response(dumps(data), code)
-    response.headers.extend(headers or {})
-    response.mimetype = "application/json"
-    return response
+    return current_app.response_class(dumps(data), code, headers, mimetype="application/json")
 
 
 class TFServingApi(flask_restful.Api):

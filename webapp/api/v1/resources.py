@@ -1,4 +1,8 @@
-"""TF Serving REST resources: parse → one service call → encode, a few lines each."""
+"""TF Serving REST resources: parse → one service call → encode, a few lines each.
+
+Each method carries `auth.login_required` itself rather than through `method_decorators`, which
+flask-restful applies anew on every request (a `functools.wraps` per call).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,13 @@ from . import codec, documents, kinds
 
 
 class ModelList(Resource):
-    method_decorators = [auth.login_required]
-
+    @auth.login_required
     def get(self):
         return documents.model_list(service().models())
 
 
 class ModelStatus(Resource):
-    method_decorators = [auth.login_required]
-
+    @auth.login_required
     def get(self, name: str, version: str | None = None, label: str | None = None):
         where = target(name, version, label)
         if where.version is None and where.label is None:
@@ -37,8 +39,7 @@ class ModelStatus(Resource):
 
 
 class ModelMetadata(Resource):
-    method_decorators = [auth.login_required]
-
+    @auth.login_required
     def get(self, name: str, version: str | None = None, label: str | None = None):
         return documents.metadata(service().version(target(name, version, label, who="")))
 
@@ -46,8 +47,7 @@ class ModelMetadata(Resource):
 class ModelVerb(Resource):
     """`:predict`, `:classify` and `:regress`; image models also take a multipart upload."""
 
-    method_decorators = [auth.login_required]
-
+    @auth.login_required
     def post(self, name: str, verb: str, version: str | None = None, label: str | None = None):
         columnar = False
 
@@ -72,8 +72,7 @@ class ModelVerb(Resource):
 class Feedback(Resource):
     """`:feedback` (a Podium extra): the true label or value of logged predictions, one or many."""
 
-    method_decorators = [auth.login_required]
-
+    @auth.login_required
     def post(self, name: str):
         return record_truths(name, truths.from_json(read_json_body()))
 

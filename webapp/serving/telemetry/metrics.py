@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as _multiprocess
@@ -40,6 +41,17 @@ MEMORY = Gauge("podium_worker_resident_memory_bytes", "Resident memory of each l
                multiprocess_mode="liveall")
 
 _memory_at = 0.0
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *values: str) -> Any:
+    """`metric.labels(*values)`, remembered: `labels` checks its arguments and takes a lock on
+    every call, several times per request. Children are never removed here, so one stays valid."""
+    key = (metric, values)
+    found = _children.get(key)
+    if found is None:
+        found = _children.setdefault(key, metric.labels(*values))
+    return found
 
 
 def multiprocess() -> bool:
@@ -71,16 +83,16 @@ def update_memory(force: bool = False) -> None:
 
 def observe_compute(model: str, version: int, seconds: float, rows: int) -> None:
     v = str(version)
-    COMPUTE.labels(model, v).observe(seconds)
-    BATCH.labels(model, v).observe(rows)
+    child(COMPUTE, model, v).observe(seconds)
+    child(BATCH, model, v).observe(rows)
 
 
 def observe_queue(model: str, version: int, seconds: float) -> None:
-    QUEUE.labels(model, str(version)).observe(seconds)
+    child(QUEUE, model, str(version)).observe(seconds)
 
 
 def observe_cache(model: str, version: int, hit: bool) -> None:
-    CACHE.labels(model, str(version), "hit" if hit else "miss").inc()
+    child(CACHE, model, str(version), "hit" if hit else "miss").inc()
 
 
 def observe_shed(model: str, reason: str) -> None:
