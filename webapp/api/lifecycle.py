@@ -20,6 +20,7 @@ from webapp.serving.models.versions import parse_split, require_version
 
 bp = Blueprint("api_lifecycle", __name__, url_prefix="/api/v2/repository")
 MODEL = "/models/<name>"
+UPLOAD_PARTS = ("manifest", "artifact", "heldout")  # any other part is a file named as the part
 
 
 # -- the Open Inference Protocol's repository extension -------------------------------------------
@@ -67,14 +68,19 @@ def body_version(nullable: bool = False) -> int | None:
 
 
 def upload() -> dict[str, bytes]:
-    """The manifest, artifact (and optional heldout) parts of a multipart upload."""
+    """The manifest, artifact (and optional heldout) parts of a multipart upload, and a recommender's
+    or chat's other files as parts named as its manifest's `files` lists them."""
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("Upload a version as multipart/form-data with 'manifest' and 'artifact' parts")
-    parts = {key: request.files.getlist(key) for key in ("manifest", "artifact", "heldout")}
-    if len(parts["manifest"]) != 1 or len(parts["artifact"]) != 1:
+    parts = {key: request.files.getlist(key) for key in request.files}
+    if len(parts.get("manifest", ())) != 1 or len(parts.get("artifact", ())) != 1:
         raise InvalidInput("The upload needs exactly one 'manifest' and one 'artifact' file part")
-    heldout = parts["heldout"][0].read() if parts["heldout"] else None
-    return files_from_parts(parts["manifest"][0].read(), parts["artifact"][0].read(), heldout)
+    twice = sorted(key for key, sent in parts.items() if len(sent) > 1)
+    if twice:
+        raise InvalidInput(f"The upload holds the part {twice[0]!r} more than once")
+    read = {key: sent[0].read() for key, sent in parts.items()}
+    manifest, artifact, heldout = (read.pop(key, None) for key in UPLOAD_PARTS)
+    return files_from_parts(manifest, artifact, heldout, read)
 
 
 @bp.post(f"{MODEL}/versions")

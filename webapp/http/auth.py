@@ -38,14 +38,31 @@ class PodiumAuth(HTTPBasicAuth):
     def authorize(self, role, user, auth):
         if g.get("auth_refusal"):  # a token whose scope does not cover this request
             return False
-        token = g.get("token")
-        token_id = token.id if token else None
-        for limit in (ratelimit.check, quota.check):
-            verdict = limit(g.user, token_id)
-            if verdict is not None and not verdict.allowed:
-                g.auth_limited = verdict
-                return False
+        g.auth_limited = over_limit()
+        if g.auth_limited is not None:
+            return False
         return super().authorize(role, user, auth)
+
+
+def over_limit() -> ratelimit.Verdict | None:
+    """The authenticated caller's spent rate limit or daily quota (counted in /metrics), else None;
+    every API asks it after authentication, so a limit is keyed on who the caller proved to be."""
+    token = g.get("token")
+    token_id = token.id if token else None
+    for limit in (ratelimit.check, quota.check):
+        verdict = limit(g.user, token_id)
+        if verdict is not None and not verdict.allowed:
+            LIMITED.labels(verdict.kind).inc()
+            return verdict
+    return None
+
+
+def limit_message(verdict: ratelimit.Verdict) -> str:
+    if verdict.kind == "quota":
+        return (f"Daily quota exceeded ({verdict.limit} rows or images a day for this client); "
+                f"it renews in {verdict.reset_s} s")
+    return (f"Rate limit exceeded ({verdict.limit} requests per window for this client); "
+            f"retry in {verdict.reset_s} s")
 
 
 auth = PodiumAuth(realm="Podium")
@@ -109,12 +126,6 @@ def auth_error(status: int):
 
 
 def _limited(verdict: ratelimit.Verdict):
-    """429 for a spent rate limit or daily quota, counted by kind in /metrics."""
-    LIMITED.labels(verdict.kind).inc()
-    if verdict.kind == "quota":
-        message = (f"Daily quota exceeded ({verdict.limit} rows or images a day for this client); "
-                   f"it renews in {verdict.reset_s} s")
-    else:
-        message = (f"Rate limit exceeded ({verdict.limit} requests per window for this client); "
-                   f"retry in {verdict.reset_s} s")
-    return json_error(429, message, {"Retry-After": str(verdict.reset_s)})  # RateLimit-*: ratelimit.py
+    """429 for a spent rate limit or daily quota."""
+    # the RateLimit-* headers are added by http/ratelimit.py
+    return json_error(429, limit_message(verdict), {"Retry-After": str(verdict.reset_s)})

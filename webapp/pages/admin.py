@@ -125,10 +125,13 @@ def publish():
 
 
 def publish_files() -> dict[str, bytes]:
-    """model.json and the artifact from the form; the artifact takes the name its manifest gives."""
+    """model.json, the artifact (under the name its manifest gives) and a kind's other files."""
     manifest_file, artifact_file = request.files.get("manifest"), request.files.get("artifact")
     if not manifest_file or not manifest_file.filename:
         raise InvalidInput("Choose the manifest (model.json).")
     if not artifact_file or not artifact_file.filename:
         raise InvalidInput("Choose the model file (.keras or .skops).")
-    return files_from_parts(manifest_file.read(), artifact_file.read())
+    # a kind's other files go by the names the browser sends, which the upload's rules hold to the
+    # manifest's list of plain names: never used as a path
+    others = {f.filename: f.read() for f in request.files.getlist("files") if f.filename}
+    return files_from_parts(manifest_file.read(), artifact_file.read(), others=others)

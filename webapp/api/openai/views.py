@@ -14,8 +14,9 @@ import time
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
+from webapp.accounts.tokens import looks_like_token
 from webapp.extensions import service
-from webapp.http.auth import verify_password
+from webapp.http.auth import limit_message, over_limit, verify_password
 from webapp.http.predict import predict, target
 from webapp.serving.chat.question import ChatQuestion
 from webapp.serving.errors import ServingError
@@ -37,20 +38,47 @@ def _error(status: int, message: str, error_type: str = "invalid_request_error",
 
 @bp.before_request
 def authenticate() -> Response | None:
-    creds = request.authorization
-    name = password = None
-    if creds is not None and creds.type == "basic":
-        name, password = creds.username, creds.password
-    elif creds is not None and creds.type == "bearer" and ":" in (creds.token or ""):
-        name, password = creds.token.split(":", 1)
-    if name and password is not None and verify_password(name, password):
-        return None
+    name, password = _credentials()
+    if password is not None and verify_password(name, password):
+        return _admitted()
     retry = g.pop("auth_retry_after", None)
     if retry:
         return _error(429, "Too many failed logins; try again later", "rate_limit_error",
                       "rate_limit_exceeded", {"Retry-After": str(retry)})
-    return _error(401, "Incorrect API key provided: use 'user:password' as the API key, or HTTP basic auth.",
+    return _error(401, g.get("auth_reason") or "Incorrect API key provided: use 'user:password' or an "
+                  "API token as the API key, or HTTP basic auth.",
                   code="invalid_api_key", headers={"WWW-Authenticate": 'Bearer realm="Podium"'})
+
+
+def _credentials() -> tuple[str, str | None]:
+    """(user, password or token): basic auth, `Bearer user:password`, or `Bearer <API token>`."""
+    creds = request.authorization
+    if creds is None:
+        return "", None
+    if creds.type == "basic":
+        password = creds.password or ""
+        return creds.username or "", password if creds.username or looks_like_token(password) else None
+    secret = (creds.token or "") if creds.type == "bearer" else ""
+    if looks_like_token(secret):
+        return "", secret
+    name, colon, password = secret.partition(":")
+    return (name, password) if name and colon else ("", None)
+
+
+def _admitted() -> Response | None:
+    """After the credentials, what the other APIs check too: the token's scope, then the caller's
+    rate limit and daily quota (a chat call is one row), refused in OpenAI's format."""
+    refusal = g.get("auth_refusal")
+    if refusal:
+        return _error(403, refusal, "permission_error", "insufficient_scope")
+    verdict = over_limit()
+    if verdict is None:
+        return None
+    if verdict.kind == "quota":  # retrying cannot help before the day renews: the client should not
+        return _error(429, limit_message(verdict), "insufficient_quota", "insufficient_quota",
+                      {"Retry-After": str(verdict.reset_s), "x-should-retry": "false"})
+    return _error(429, limit_message(verdict), "requests", "rate_limit_exceeded",
+                  {"Retry-After": str(verdict.reset_s)})  # RateLimit-*: added by http/ratelimit.py
 
 
 @bp.errorhandler(ServingError)

@@ -35,7 +35,10 @@ UPLOAD = {"type": "object", "required": ["manifest", "artifact"], "properties": 
                  "description": "The .skops or .keras file the manifest names (pickles only for "
                                 "trusted models)"},
     "heldout": {"type": "string", "contentMediaType": "application/json",
-                "description": "Optional held-out rows {x, y}"}}}
+                "description": "Optional held-out rows {x, y}"}},
+    "additionalProperties": {"type": "string", "contentMediaType": "application/octet-stream",
+                             "description": "A recommender's or chat's other files, each a part named as "
+                                            "the manifest's `files` lists it (e.g. `ids.json`)"}}
 AUDIT = {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array", "items": {
     "type": "object", "required": ["time", "user", "action", "model"],
     "properties": {"time": {"type": "string"}, "user": {"type": "string"}, "action": {"type": "string"},

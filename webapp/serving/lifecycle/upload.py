@@ -22,21 +22,28 @@ EXTRA_FILES = ("heldout.json", "reference.json")  # held-out rows (checks, pages
 PICKLES = (".pkl", ".joblib")
 
 
-def files_from_parts(manifest: bytes, artifact: bytes, heldout: bytes | None = None) -> dict[str, bytes]:
-    """An upload's parts as the version's files: the artifact under the name its manifest gives it.
+def files_from_parts(manifest: bytes, artifact: bytes, heldout: bytes | None = None,
+                     others: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """An upload's parts as the version's files: the artifact under the name its manifest gives it,
+    and a recommender's or chat's other files under the names they were sent as (`others`), which
+    `check_upload` then holds to the manifest's `files` list; raises InvalidInput for a file sent twice.
 
     The client's own file names are never used; a manifest that names no usable artifact still
     yields a file set, so `check_upload` can say precisely what is wrong with it.
     """
     try:
-        named = _manifest_data(manifest).get("artifact")
+        given = _manifest_data(manifest).get("artifact")
     except InvalidInput:
-        named = None
-    name = named if isinstance(named, str) and named and named != MANIFEST else "artifact"
+        given = None
+    name = given if isinstance(given, str) and given and given != MANIFEST else "artifact"
     files = {MANIFEST: manifest, name: artifact}
     if heldout is not None:
         files["heldout.json"] = heldout
-    return files
+    twice = sorted(set(files) & set(others or {}))
+    if twice:
+        raise InvalidInput(f"The upload holds {twice[0]!r} twice (the manifest, artifact and held-out "
+                           "rows have their own parts)")
+    return {**files, **(others or {})}
 
 
 def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: int,
@@ -53,9 +60,7 @@ def check_upload(name: str, files: dict[str, bytes], trusted: bool, max_bytes: i
         raise InvalidInput(f"The manifest names artifact {spec.artifact!r} but the upload has no such file")
     if not files[spec.artifact]:
         raise InvalidInput(f"The artifact {spec.artifact!r} is empty")
-    unexpected = sorted(set(files) - {MANIFEST, spec.artifact, *EXTRA_FILES, *_declared(spec)})
-    if unexpected:
-        raise InvalidInput(f"Unexpected files in the upload: {unexpected[:5]}")
+    _check_file_set(files, spec)
     if spec.artifact.endswith(PICKLES) and not trusted:
         raise InvalidInput(f"{spec.artifact} is a pickle, which runs code when loaded; it is accepted "
                            f"only when an operator lists {name!r} in PODIUM_TRUSTED_MODELS")
@@ -73,12 +78,38 @@ def _manifest_data(content: bytes) -> Any:
         raise InvalidInput(f"Invalid manifest: {MANIFEST} is not valid JSON ({exc})") from None
 
 
+def _check_file_set(files: dict[str, bytes], spec: ModelSpec) -> None:
+    """Plain names only, every file the manifest lists and nothing else; raises InvalidInput."""
+    paths = sorted(n for n in files if not _plain(n))
+    if paths:
+        raise InvalidInput(f"File names must be plain names, not paths or hidden files: {paths[0]!r}")
+    declared = _declared(spec)
+    missing = [n for n in declared if n not in files]
+    if missing:
+        raise InvalidInput(f"The manifest lists {missing[0]!r} in its files but the upload has no such file")
+    unexpected = sorted(set(files) - {MANIFEST, spec.artifact, *EXTRA_FILES, *declared})
+    if unexpected:
+        raise InvalidInput(f"Unexpected files in the upload: {unexpected[:5]} (not in the manifest's files)")
+
+
 def _declared(spec: ModelSpec) -> list[str]:
-    """A recommender's or chat's other files, as its manifest's `files` lists them (plain names only)."""
+    """A recommender's or chat's other files, as its manifest's `files` lists them; raises
+    InvalidInput for a listed path or pickle (the kinds' files are arrays and JSON, never code)."""
     if spec.task not in KIND_TASKS.values():
         return []
     names = spec.raw.get("files")
-    if not isinstance(names, list):
+    if names is None:
         return []
-    return [n for n in names if isinstance(n, str) and n and "/" not in n and "\\" not in n
-            and not n.startswith(".") and n != MANIFEST]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidInput("The manifest's 'files' must be a list of file names")
+    for name in names:
+        if not _plain(name) or name == MANIFEST:
+            raise InvalidInput(f"The manifest's files must be plain file names besides {MANIFEST}: {name!r}")
+        if name.endswith(PICKLES):
+            raise InvalidInput(f"{name} is a pickle, which runs code when loaded; a recommender's or "
+                               "chat's files are arrays (.npy, .npz) and JSON")
+    return names
+
+
+def _plain(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
