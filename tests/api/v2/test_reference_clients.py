@@ -36,6 +36,11 @@ def client_for(url: str, user: tuple[str, str]) -> triton.InferenceServerClient:
     return client
 
 
+def wine_ready_on_fresh_connections(url: str, count: int) -> bool:
+    return all(requests.get(f"{url}/api/v2/models/wine/ready", auth=USER, timeout=10,
+                            headers={"Connection": "close"}).status_code == 200 for _ in range(count))
+
+
 def heldout(store, name: str, rows: int = 6) -> tuple[np.ndarray, list]:
     data = json.loads((store / name / "1" / "heldout.json").read_text())
     return np.array(data["x"][:rows], dtype=np.float32), data["y"][:rows]
@@ -238,4 +243,7 @@ def test_tritonclient_and_kserve_wire_on_every_demo_model(model_store, tmp_path)
         assert client.is_server_ready()  # an unloaded model is not expected
         admin.load_model("wine")
         wait_for(lambda: all(c.is_model_ready("wine") for c in fresh), "wine loaded everywhere")
+        # a client's pooled connection may be re-made to the other worker, so wait until 20 new
+        # connections (spread over both workers by the kernel) all see it ready
+        wait_for(lambda: wine_ready_on_fresh_connections(server.url, 20), "wine loaded on both workers")
         check_triton_model(client, server.url, model_store, "wine")
