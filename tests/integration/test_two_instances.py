@@ -151,6 +151,8 @@ def test_both_instances_write_one_prediction_log(service):
 
     def logged(url: str) -> set[str]:
         r = requests.get(f"{url}/api/v2/models/iris/log", auth=ADMIN, timeout=30)
+        if r.status_code == 404 and "has nothing for" in r.text:  # the writers' first round is to come
+            return set()
         assert r.status_code == 200, r.text
         return {row["client_request_id"] for row in csv.DictReader(io.StringIO(r.text))}
 

@@ -33,7 +33,7 @@ class PredictionLog:
     """One per worker process. Call `start()` after the fork and `close()` at exit."""
 
     def __init__(self, db: LogDatabase, protector: Protector, sampler: Sampler | None = None,
-                 max_queue: int = 10_000, batch_size: int = 500, interval_s: float = 0.25) -> None:
+                 max_queue: int = 10_000, batch_size: int = 500, interval_s: float = 1.0) -> None:
         self.db, self.protector = db, protector
         self.sampler = sampler or Sampler()
         self.max_queue, self.batch_size, self.interval_s = max_queue, batch_size, interval_s
