@@ -46,8 +46,9 @@ class Quotas:
         quota = self.quota_for(keys)
         if quota <= 0:
             return None
-        used = self.storage.get(_day_key(keys))
-        wait = max(1, math.ceil(self.storage.get_expiry(_day_key(keys)) - time.time())) if used else DAY
+        day = _day_key(keys)
+        used = self.storage.get(day)
+        wait = max(1, math.ceil(self.storage.get_expiry(day) - time.time())) if used else DAY
         return Verdict(used < quota, quota, max(0, quota - used), wait, kind="quota")
 
     def spend(self, keys: tuple[str, ...], rows: int) -> None:
