@@ -24,6 +24,10 @@ workers = int(os.environ.get("PODIUM_WORKERS", max(2, _cores)))
 os.environ["PODIUM_SERVER_WORKERS"] = str(workers)
 threads = int(os.environ.get("PODIUM_THREADS", 8))
 worker_class = "gthread"
+# gunicorn's C parser for request lines and headers (gunicorn-h1c, picohttpparser) when installed,
+# as requirements.txt has it: a worker spends less of each small request parsing HTTP in Python.
+# "python" forces the pure-Python parser (for a comparison, or if the C one ever misbehaves).
+http_parser = os.environ.get("PODIUM_HTTP_PARSER", "auto")
 # TensorFlow is not fork-safe: each worker imports it and loads its models after the fork.
 preload_app = False
 timeout = int(os.environ.get("PODIUM_TIMEOUT", 60))

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from webapp.config import DEFAULTS, secret_key
+from webapp.http.application import PodiumFlask
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,7 +23,7 @@ def instance_folder(test_config: dict[str, Any] | None) -> str | None:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Wire the app: config → logging → service → auth → errors → blueprints → CLI."""
-    app = Flask(__name__, instance_relative_config=True, instance_path=instance_folder(test_config),
+    app = PodiumFlask(__name__, instance_relative_config=True, instance_path=instance_folder(test_config),
                 template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("PODIUM")

@@ -208,6 +208,9 @@ def main() -> None:
                         "or rss (worker RSS over --minutes at 100%% sampling)")
     parser.add_argument("--logging", choices=["on", "off"], default="on",
                         help="the prediction log in the podium runs (on = 100%% sampling)")
+    parser.add_argument("--auth", choices=["token", "basic"], default="token",
+                        help="the podium runs' credentials: an API token with a rate limit that is "
+                        "never reached (as production runs), or basic auth and no limit")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of runs for --only logging / auth")
     parser.add_argument("--minutes", type=float, default=5.0, help="length of the --only rss run")
     parser.add_argument("--models", default="", help="comma-separated model names to keep")
@@ -254,6 +257,13 @@ def run_podium(tmp, store, cases, gunicorn, levels, args) -> list[dict]:
            "PODIUM_SECRET_KEY": "bench", "PODIUM_CREATE_ADMIN": "false", "PODIUM_ACCESS_LOG": "",
            "PODIUM_DATABASE_URL": f"sqlite:///{tmp / 'podium.sqlite3'}",
            "PODIUM_MONITORING": "true" if args.logging == "on" else "false"}
+    credential: bool | str = True  # basic auth
+    if args.auth == "token":  # as production runs: an API token and a rate limit (never reached)
+        from scripts.bench.auth_cost import NEVER, bench_app
+
+        app = bench_app(tmp, store, tmp / "podium.sqlite3")
+        credential = "Bearer " + app.extensions["podium.tokens"].create(USER[0], "bench")[0]
+        env.update({"PODIUM_RATE_LIMIT": NEVER, "PODIUM_RATE_LIMIT_STORAGE_URL": "memory://"})
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     rows = []
@@ -264,7 +274,8 @@ def run_podium(tmp, store, cases, gunicorn, levels, args) -> list[dict]:
                 continue
             for conc in levels:
                 rows.append({"target": label, "server": "podium", "conc": conc,
-                             **measure(proc, url, body, ctype, conc, args.seconds, base=base)})
+                             **measure(proc, url, body, ctype, conc, args.seconds, auth=credential,
+                                       base=base)})
                 print(rows[-1], file=sys.stderr)
     return rows
 

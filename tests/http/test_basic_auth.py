@@ -72,6 +72,8 @@ def _raw_auth(value: str | bytes) -> dict[str, str]:
     "Basic ",
     "Bearer abc.def.ghi",
     "Digest username=\"bob\"",
+    "Digest " + base64.b64encode(f"{USER[0]}:{USER[1]}".encode()).decode(),  # only Basic carries a password
+    "Basic " + base64.b64encode(f"{USER[0]}:{USER[1]}".encode()).decode() + "*",  # not all base64
     "NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==",
     "Basic " + base64.b64encode(b"bob:" + b"x" * 6000).decode(),    # row 67: huge password
     "Basic " + base64.b64encode(b"x" * 6000 + b":pw").decode(),     # huge user name

@@ -6,13 +6,19 @@ A token acts for its user with its scope: `read` may only read (GET), `predict` 
 and send feedback but never act as an admin, `admin` acts with the user's own role. A flood of
 unknown tokens from one client (guesses) is locked out like bad passwords; a revoked or expired
 one is simply refused. Tokens never reach a log line.
+
+The decorator is our own rather than flask-httpauth's: every API request passes through it, and
+the library's general plumbing (werkzeug's Authorization object, callback registries, role sets,
+`ensure_sync`, `make_response` on the error) cost more per request than our credential checks.
 """
 
 from __future__ import annotations
 
-from flask import g, request
-from flask_httpauth import HTTPBasicAuth
-from werkzeug.datastructures import Authorization
+import binascii
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Response, g, request
 
 from webapp.accounts.tokens import looks_like_token
 from webapp.extensions import tokens, users
@@ -23,25 +29,75 @@ from webapp.serving.telemetry.metrics import LIMITED
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 READING_POSTS = ("/api/v2/repository/index",)  # a POST that only reads (the OIP index)
 TOKEN_CLIENT = "\0token"  # the lockout key's name part for bad tokens, per client address
+NO_CREDENTIALS = ("", "")
 
 
-class PodiumAuth(HTTPBasicAuth):
-    """Basic auth that also reads `Authorization: Bearer <token>` as a password-only credential."""
+class PodiumAuth:
+    """`@auth.login_required` or `@auth.login_required(role="admin")` on an API view: the caller
+    proves who they are (else 401 with a challenge), then the token's scope, the caller's rate
+    limit and daily quota, and the role are checked (403 or 429); `g.user`, `g.role` and `g.token`
+    say who called. OPTIONS passes untouched, as CORS preflights carry no credentials."""
 
-    def get_auth(self):
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer":
-            return Authorization("basic", {"username": "", "password": value.strip()})
-        return super().get_auth()
+    def __init__(self, realm: str) -> None:
+        self.challenge = f'Basic realm="{realm}"'
 
-    def authorize(self, role, user, auth):
-        if g.get("auth_refusal"):  # a token whose scope does not cover this request
-            return False
-        g.auth_limited = over_limit()
-        if g.auth_limited is not None:
-            return False
-        return super().authorize(role, user, auth)
+    def login_required(self, view: Callable | None = None, role: str | None = None) -> Callable:
+        if view is None:
+            return lambda view: self.login_required(view, role)
+
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if request.method != "OPTIONS":
+                refused = admission(role)
+                if refused is not None:
+                    refused.headers["WWW-Authenticate"] = self.challenge  # on every refusal
+                    return refused
+            return view(*args, **kwargs)
+        return guarded
+
+
+def admission(role: str | None) -> Response | None:
+    """The refusal of this request, else None: credentials first, then what they may do."""
+    if not verify_password(*credentials(request.headers.get("Authorization"))):
+        retry = g.pop("auth_retry_after", None)
+        if retry:
+            return json_error(429, "Too many failed logins; try again later", {"Retry-After": str(retry)})
+        return json_error(401, g.get("auth_reason") or
+                          "Authentication required: use HTTP basic auth or an API token (Bearer)")
+    refusal = g.get("auth_refusal")  # a token whose scope does not cover this request
+    if refusal:
+        return json_error(403, refusal)
+    verdict = over_limit()
+    if verdict is not None:  # the RateLimit-* headers are added by http/ratelimit.py
+        return json_error(429, limit_message(verdict), {"Retry-After": str(verdict.reset_s)})
+    if role is not None and g.role != role:
+        return json_error(403, "This needs the admin role")
+    return None
+
+
+def credentials(header: str | None) -> tuple[str, str]:
+    """(name, password) from `Basic base64(name:password)`, ("", token) from `Bearer <token>`, and
+    ("", "") when absent or malformed, which no user matches: a garbled header is a 401, not a 500.
+    Names and passwords are UTF-8 (latin-1 when not, as some clients send)."""
+    if not header:
+        return NO_CREDENTIALS
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return "", value.strip()
+    if scheme != "basic":
+        return NO_CREDENTIALS
+    try:
+        decoded = binascii.a2b_base64(value.strip(), strict_mode=True)  # only the alphabet
+    except ValueError:  # bad base64 (binascii.Error) or a non-ASCII character
+        return NO_CREDENTIALS
+    name, colon, password = decoded.partition(b":")
+    if not colon:
+        return NO_CREDENTIALS
+    try:
+        return name.decode(), password.decode()
+    except UnicodeDecodeError:
+        return name.decode("latin-1"), password.decode("latin-1")
 
 
 def over_limit() -> ratelimit.Verdict | None:
@@ -65,11 +121,9 @@ def limit_message(verdict: ratelimit.Verdict) -> str:
             f"retry in {verdict.reset_s} s")
 
 
-auth = PodiumAuth(realm="Podium")
-
-
-@auth.verify_password
 def verify_password(username: str, password: str) -> str | None:
+    """The caller's name when the password or token is right (who and what it may do set on `g`);
+    the reason for a refusal, or the lockout's wait, kept on `g`. The OpenAI API asks it too."""
     if looks_like_token(password):
         return _verify_token(password)
     role, wait = users().authenticate(username, password, _client())
@@ -105,27 +159,4 @@ def _client() -> str:
     return request.remote_addr or "-"
 
 
-@auth.get_user_roles
-def get_user_roles(username: str) -> list[str]:
-    return [g.get("role", "user")]
-
-
-@auth.error_handler
-def auth_error(status: int):
-    limited = g.get("auth_limited")
-    if limited is not None:
-        return _limited(limited)
-    retry = g.pop("auth_retry_after", None)
-    if retry:
-        return json_error(429, "Too many failed logins; try again later",
-                          {"Retry-After": str(retry)})
-    if status == 403:
-        return json_error(403, g.get("auth_refusal") or "This needs the admin role")
-    return json_error(401, g.get("auth_reason") or
-                      "Authentication required: use HTTP basic auth or an API token (Bearer)")
-
-
-def _limited(verdict: ratelimit.Verdict):
-    """429 for a spent rate limit or daily quota."""
-    # the RateLimit-* headers are added by http/ratelimit.py
-    return json_error(429, limit_message(verdict), {"Retry-After": str(verdict.reset_s)})
+auth = PodiumAuth(realm="Podium")

@@ -39,10 +39,12 @@ def infer_response(doc: dict[str, Any], chunks: list[bytes]) -> Response:
     response = Response(mimetype="application/octet-stream" if chunks else "application/json")
     if chunks:
         response.headers[HEADER] = str(len(head))  # of the uncompressed JSON, as Triton sends it
-    encoding = request.accept_encodings.best_match(("gzip", "deflate"))
-    if encoding and len(body) >= COMPRESS_FROM:
+    # the Accept-Encoding header is parsed only for an answer worth compressing
+    worth = len(body) >= COMPRESS_FROM
+    encoding = request.accept_encodings.best_match(("gzip", "deflate")) if worth else None
+    if encoding:
         body = compress(body, encoding)
         response.headers["Content-Encoding"] = encoding
-    response.vary.add("Accept-Encoding")
+    response.headers["Vary"] = "Accept-Encoding"  # a new response: no Vary to merge with yet
     response.set_data(body)
     return response
