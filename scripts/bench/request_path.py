@@ -35,17 +35,18 @@ USER = ("bench", "bench-password-1")
 IRIS = [5.1, 3.5, 1.4, 0.2]
 
 
-def podium(store: str, instance: Path) -> tuple[Flask, str]:
-    """Podium as production runs it, and an API token of the bench user."""
+def podium(store: str, instance: Path, monitoring: bool = True) -> tuple[Flask, str]:
+    """Podium as production runs it (or with MONITORING off), and an API token of the bench user."""
     app = create_app({"MODEL_STORE": store, "BACKGROUND_LOADING": False, "CREATE_ADMIN": False,
                       "SECRET_KEY": "bench", "INSTANCE_PATH": str(instance),
                       "DATABASE_URL": f"sqlite:///{instance / 'podium.sqlite3'}",
                       "RATE_LIMIT": "1000000/second", "LOG_SAMPLE_RATE": 1.0, "LOG_LEVEL": "WARNING",
                       # what gunicorn.conf.py gives each of 2 workers on 2 cores
-                      "FRAMEWORK_THREADS": 1})
+                      "FRAMEWORK_THREADS": 1, "MONITORING": monitoring})
     app.extensions["podium.users"].add(*USER, "user")
     app.extensions["podium.service"].refresh()
-    app.extensions["podium.monitoring"].start()
+    if monitoring:
+        app.extensions["podium.monitoring"].start()
     secret, _ = app.extensions["podium.tokens"].create(USER[0], "bench")
     return app, secret
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from flask import request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import ClientDisconnected
 
 from webapp.serving.errors import InvalidInput, PayloadTooLarge
 
@@ -36,9 +37,27 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def read_body() -> bytes:
+    """The request's body, read once. A body that declares its length within the limit is read
+    straight from the server's input: werkzeug's guarded stream (its wrapper, limit checks and read
+    loop) costs about 60 function calls a request, more than parsing a small JSON body. Anything
+    else (a chunked body, one over the limit: 413) goes through werkzeug as before."""
+    req = request._get_current_object()  # one context lookup for the reads below
+    environ = req.environ
+    declared = environ.get("CONTENT_LENGTH", "")
+    limit = req.max_content_length
+    if not declared.isdigit() or (limit is not None and int(declared) > limit) or "stream" in req.__dict__:
+        return req.get_data(cache=False)
+    length = int(declared)
+    data = environ["wsgi.input"].read(length) if length else b""
+    if len(data) != length:  # the client went away mid-body, as werkzeug's stream reports it
+        raise ClientDisconnected()
+    return data
+
+
 def read_json_body() -> Any:
     """The request body as JSON, whatever its Content-Type; raises InvalidInput naming the fault."""
-    data = request.get_data(cache=True)
+    data = read_body()
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(data) >= limit:
         # a chunked body is cut at the limit by werkzeug, not refused: refuse it here

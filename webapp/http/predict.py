@@ -79,16 +79,18 @@ def _logged(watch: Monitoring, where: Target, decode: Decoder) -> Answer:
         raise
     if answer.batch is None:  # a recommender or a chat: its question and answer
         return _kind_logged(watch, where, answer, seen[1])
+    here = g._get_current_object()  # one proxy lookup for the four reads of `g` below
     uploads = seen[1].images if isinstance(seen[1], Images) else None
-    watch.log.submit(answer_record(answer, g.request_id, _elapsed(), _source(), caller=_who(where),
-                                   client_request_id=g.client_request_id, uploads=uploads))
+    watch.log.submit(answer_record(answer, here.request_id, _elapsed(here), _source(),
+                                   caller=here.get("user") or where.caller,
+                                   client_request_id=here.client_request_id, uploads=uploads))
     return answer
 
 
 def _kind_logged(watch: Monitoring, where: Target, answer: Answer, question: Question) -> Answer:
     """Log a recommender's or a chat's answer; a stream is logged when it ends (or is dropped)."""
     rid, source, who, client = g.request_id, _source(), _who(where), g.client_request_id
-    elapsed = _elapsed()
+    elapsed = _elapsed(g)
     if not getattr(question, "stream", False):  # a whole answer: logged now
         watch.log.submit(kind_record(answer, question, rid, elapsed, source, caller=who,
                                      client_request_id=client))
@@ -105,14 +107,15 @@ def _failed(watch: Monitoring, where: Target, seen: list, status: int) -> None:
     if not seen:  # refused before a version took it (unknown, loading, overloaded): metrics count it
         return
     chosen = "label" if where.label else CHOSEN_BY["version"] if where.version else "default"
-    watch.log.submit(failure_record(where.model, seen[0], g.request_id, _elapsed(), status, _source(),
+    watch.log.submit(failure_record(where.model, seen[0], g.request_id, _elapsed(g), status, _source(),
                                     chosen_by=chosen, caller=_who(where),
                                     client_request_id=g.client_request_id))
 
 
-def _elapsed() -> float:
+def _elapsed(here: Any) -> float:
+    """Seconds since the request started, read from `here` (`g`, or the object behind it)."""
     now = time.perf_counter()
-    return now - g.get("podium_started", now)
+    return now - here.get("podium_started", now)
 
 
 def _source() -> str:

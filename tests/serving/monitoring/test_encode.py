@@ -105,3 +105,30 @@ def test_every_row_of_a_large_record_is_written(db, plog, rows):
                               .order_by(predictions.c.row_index)).all()
     assert [r.row_index for r in stored] == list(range(rows))
     assert {r.label for r in stored} == {"versicolor"}
+
+
+def test_feature_names_that_json_must_escape_are_stored_as_described(protector):
+    names = ['say "hi"', "back\\slash", "50 % off", "naïve é", "tab\there"]
+    odd = manifest_spec("odd", inputs={"features": names}, outputs={"labels": ["no", "yes"]})
+    x = np.array([[1.5, np.nan, -0.0, 3e38, 1e-40], [0.1, 0.2, 0.3, 0.4, 0.5]], np.float32)
+    p = np.array([[0.25, 0.75], [1.0, 0.0]], np.float32)
+    batch = [PredictionRecord("odd", "odd", 1, odd, x, p, 0.01)]
+    rows = encoded_rows(batch, protector)
+    assert rows == described_rows(batch, protector)
+    assert list(rows[0]["inputs"]) == names
+
+
+def test_a_round_of_many_records_writes_each_row_once_in_order(db, plog):
+    import sqlalchemy as sa
+
+    from webapp.serving.monitoring.tables import predictions
+
+    sizes = [1] * 70 + [100] + [3] * 30 + [1] * 40  # far more than one stretch of the writer
+    for i, size in enumerate(sizes):
+        assert plog.submit(iris_record(f"r-{i:03d}", rows=size))
+    assert plog.flush()
+    with db.engine.connect() as conn:
+        stored = conn.execute(sa.select(predictions.c.request_id, predictions.c.row_index)
+                              .order_by(predictions.c.id)).all()
+    expected = [(f"r-{i:03d}", k) for i, size in enumerate(sizes) for k in range(size)]
+    assert [tuple(r) for r in stored] == expected

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from webapp.api.v2.binary import HEADER, compress, decompress
-from webapp.http.jsonio import dumps, parse_json
+from webapp.http.jsonio import dumps, parse_json, read_body
 from webapp.serving.errors import InvalidInput
 
 COMPRESS_FROM = 1024  # bytes; smaller answers are not worth compressing
@@ -19,7 +19,7 @@ loads = parse_json  # one JSON grammar and one set of messages for both APIs
 def request_body() -> bytes:
     """The raw body, any Content-Type, decompressed under the body size limit."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 32 * 1024 * 1024
-    return decompress(request.get_data(cache=False), request.headers.get("Content-Encoding"), limit)
+    return decompress(read_body(), request.headers.get("Content-Encoding"), limit)
 
 
 def optional_object(body: bytes, what: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ a row holds; the tests check that both ways give the same rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -42,9 +42,11 @@ class Encoded:
     requests: int = 0  # the requests behind those rows: what a failed insert drops
 
 
-def encode(batch: list[PredictionRecord], protector: Protector, invalid: Invalid) -> Encoded:
-    """The rows of `batch`, record after record; a record that cannot be encoded goes to `invalid`."""
-    tabular, out = _tabular_answers(batch), Encoded()
+def encode(batch: list[PredictionRecord], protector: Protector, invalid: Invalid,
+           out: Encoded | None = None) -> Encoded:
+    """The rows of `batch`, record after record, added to `out` (a new Encoded by default); a record
+    that cannot be encoded goes to `invalid`."""
+    tabular, out = _tabular_answers(batch), out if out is not None else Encoded()
     for rec in batch:
         answers = tabular.get(id(rec))
         if answers is not None:
@@ -54,15 +56,26 @@ def encode(batch: list[PredictionRecord], protector: Protector, invalid: Invalid
     return out
 
 
+def stretches(batch: list[PredictionRecord], rows: int) -> Iterator[list[PredictionRecord]]:
+    """`batch` cut into runs of records of about `rows` rows each (a record is never split)."""
+    start = count = 0
+    for i, rec in enumerate(batch):
+        x = rec.inputs
+        count += len(x) if isinstance(x, np.ndarray) and x.ndim else 1
+        if count >= rows:
+            yield batch[start:i + 1]
+            start, count = i + 1, 0
+    if start < len(batch):
+        yield batch[start:]
+
+
 class _Answers:
     """One version's tabular answers in a batch, encoded together; `emit` adds a record's rows."""
 
     def __init__(self, spec: ModelSpec, records: list[PredictionRecord]) -> None:
         x = np.concatenate([r.inputs for r in records]).astype(np.float32, copy=False)
         y = np.concatenate([r.outputs.reshape(len(r.outputs), -1) for r in records]).astype(np.float64)
-        names, dumps, numpy = spec.feature_names, orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
-        # float32 straight to orjson: its shortest decimal (5.1), as `rows._short` writes it
-        self.inputs = [dumps(dict(zip(names, row, strict=True)), option=numpy).decode() for row in x]
+        self.inputs = _feature_objects(spec.feature_names, x)
         nothing = [None] * len(y)
         if spec.task == "classification":
             self.labels, self.confidences, self.probabilities = _classes(spec.labels, y)
@@ -86,6 +99,17 @@ class _Answers:
         out.requests += len(ids) if ids else 1
 
 
+def _feature_objects(names: list[str], x: np.ndarray) -> list[str]:
+    """Each row of `x` as the JSON object {feature: value}: the whole batch through orjson at once
+    (float32 as its shortest decimal, 5.1, as `rows._short` writes it; NaN as null), the numbers
+    then put into a template of the quoted names: a third of a dict and a dumps per row."""
+    if not names:
+        raise ValueError("no features")  # the general path writes those
+    template = "{" + ",".join(orjson.dumps(n).decode().replace("%", "%%") + ":%s" for n in names) + "}"
+    text = orjson.dumps(x, option=orjson.OPT_SERIALIZE_NUMPY).decode()  # [[5.1,3.5],[...]]
+    return [template % tuple(row.split(",")) for row in text[2:-2].split("],[")]
+
+
 def _classes(labels: tuple[str, ...], y: np.ndarray) -> tuple[list, list, list]:
     """Top label, its probability and all of them (rounded to 6 places) for each row of `y`."""
     if not np.isfinite(y).all():
@@ -96,25 +120,36 @@ def _classes(labels: tuple[str, ...], y: np.ndarray) -> tuple[list, list, list]:
     return [names[t] for t in top.tolist()], confidences, [orjson.dumps(p).decode() for p in rounded.tolist()]
 
 
-def _plain_tabular(rec: PredictionRecord) -> bool:
+def _plain_features(spec: ModelSpec | None) -> int:
+    """How many features a version's plain tabular rows have; -1 when `_Answers` cannot encode its
+    records (no version, not tabular, a sensitive feature)."""
+    if spec is None or spec.input_kind != "tabular" or cached_monitoring_spec(spec).sensitive:
+        return -1
+    return len(spec.features)
+
+
+def _plain_tabular(rec: PredictionRecord, features: int) -> bool:
     """Whether `_Answers` encodes the record: features in the clear, one output row per input row."""
-    spec, x, y = rec.spec, rec.inputs, rec.outputs
-    if spec is None or rec.extra is not None or spec.input_kind != "tabular" \
-            or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+    x, y = rec.inputs, rec.outputs
+    if features < 0 or rec.extra is not None or not isinstance(x, np.ndarray) \
+            or not isinstance(y, np.ndarray) or x.ndim != 2:
         return False
-    n = len(x) if x.ndim == 2 else 0
-    return (n > 0 and y.ndim > 0 and len(y) == n and x.shape[1] == len(spec.features)
-            and (rec.row_ids is None or len(rec.row_ids) == n)
-            and not cached_monitoring_spec(spec).sensitive)
+    n = len(x)
+    return (n > 0 and y.ndim > 0 and len(y) == n and x.shape[1] == features
+            and (rec.row_ids is None or len(rec.row_ids) == n))
 
 
 def _tabular_answers(batch: list[PredictionRecord]) -> dict[int, _Answers]:
     """The plain tabular records' answers by id(record); a version whose arrays do not stack is
     left to the general path (which drops only the records that cannot be encoded)."""
     by_spec: dict[int, list[PredictionRecord]] = {}
+    features: dict[int, int] = {}  # by id(spec): the few versions of a batch, checked once each
     for rec in batch:
         try:
-            plain = _plain_tabular(rec)
+            found = features.get(id(rec.spec))
+            if found is None:
+                found = features[id(rec.spec)] = _plain_features(rec.spec)
+            plain = _plain_tabular(rec, found)
         except Exception:  # whatever it is, the general path says so (and drops it alone)
             plain = False
         if plain:
