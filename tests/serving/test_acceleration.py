@@ -73,6 +73,16 @@ def test_batches_of_other_sizes_resize_the_interpreter(shared_app):
     np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
 
 
+
+def test_the_monitors_batches_answer_as_requests_do_without_a_second_interpreter(model_store):
+    """The monitor predicts reference rows through `run_batch`: row by row on a TFLite version, so
+    no interpreter sized for a batch no client sent stays in the worker's memory."""
+    svc = service(model_store)
+    rows, _ = check_rows(status(svc, "digits", 1).spec)
+    background = svc.run_batch("digits", 1, rows[:5])
+    assert svc._models["digits"].versions[1].runtime._bulk is None
+    np.testing.assert_array_equal(background, run(svc, "digits", 1, rows[:5]))
+
 def test_the_manifest_can_opt_out(model_store):
     manifest = model_store / "wine" / "1" / "model.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "accelerate": False}))

@@ -120,7 +120,7 @@ class ModelService:
         """
         lv = self._lookup(self._model(model), version, None)
         lv.require_ready(self._retry_after())
-        return lv.run(batch)
+        return lv.run_background(batch)
 
     def _resolve(self, target: Target) -> tuple[LoadedVersion, str]:
         model = self._model(target.model)

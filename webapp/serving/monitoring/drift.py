@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
 
+from .lazy_scipy import jensenshannon, stats
 from .settings import DriftThresholds
 
 LOW_CARDINALITY = 5
@@ -44,7 +43,7 @@ def _z_test(ref: np.ndarray, cur: np.ndarray) -> float:
     se = np.sqrt(pooled * (1 - pooled) * (1 / len(ref) + 1 / len(cur)))
     if se == 0:
         return 1.0 if p1 == p2 else 0.0
-    return float(2 * stats.norm.sf(abs(p1 - p2) / se))
+    return float(2 * stats().norm.sf(abs(p1 - p2) / se))
 
 
 def _counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,13 +55,13 @@ def _chi_square(ref: np.ndarray, cur: np.ndarray) -> float:
     _, a, b = _counts(ref, cur)
     if len(a) < 2:
         return 1.0
-    return float(stats.chi2_contingency(np.vstack([a, b]))[1])
+    return float(stats().chi2_contingency(np.vstack([a, b]))[1])
 
 
 def _wasserstein(ref: np.ndarray, cur: np.ndarray) -> float:
     """Wasserstein distance in units of the reference's standard deviation (Evidently's norm)."""
     scale = float(np.std(ref)) or 1e-3
-    return float(stats.wasserstein_distance(ref, cur) / scale)
+    return float(stats().wasserstein_distance(ref, cur) / scale)
 
 
 def _jensen_shannon(ref: np.ndarray, cur: np.ndarray) -> float:
@@ -94,7 +93,7 @@ def _test(kind: str, large: bool, ref: np.ndarray, cur: np.ndarray, t: DriftThre
     elif kind == "categorical":
         score, method = _chi_square(ref, cur), "chi_square"
     else:
-        score, method = float(stats.ks_2samp(ref, cur).pvalue), "kolmogorov_smirnov"
+        score, method = float(stats().ks_2samp(ref, cur).pvalue), "kolmogorov_smirnov"
     return {"method": method, "score": score, "threshold": t.p_value, "drifted": score < t.p_value}
 
 

@@ -11,7 +11,8 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from .lazy_scipy import stats
 
 ALPHA = 0.05
 
@@ -41,13 +42,13 @@ def proportions(successes: list[int], totals: list[int]) -> dict[str, Any]:
         (s1, n1), (s2, n2) = groups
         pooled = (s1 + s2) / (n1 + n2)
         se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        p = 1.0 if se == 0 else float(2 * stats.norm.sf(abs(s1 / n1 - s2 / n2) / se))
+        p = 1.0 if se == 0 else float(2 * stats().norm.sf(abs(s1 / n1 - s2 / n2) / se))
         return _verdict("two_proportion_z_test", p)
     table = np.array([[s, t - s] for s, t in groups])
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return _verdict("chi_square", 1.0)
-    return _verdict("chi_square", float(stats.chi2_contingency(table)[1]))
+    return _verdict("chi_square", float(stats().chi2_contingency(table)[1]))
 
 
 def distributions(counts: list[list[int]]) -> dict[str, Any]:
@@ -57,11 +58,11 @@ def distributions(counts: list[list[int]]) -> dict[str, Any]:
     table = table[:, table.sum(axis=0) > 0] if table.size else table
     if table.shape[0] < 2 or table.shape[1] < 2:
         return _verdict("chi_square", None if table.shape[0] < 2 else 1.0)
-    return _verdict("chi_square", float(stats.chi2_contingency(table)[1]))
+    return _verdict("chi_square", float(stats().chi2_contingency(table)[1]))
 
 
 def samples(a: list[float], b: list[float]) -> dict[str, Any]:
     """Do two samples (latencies, predicted values) differ in location? Mann-Whitney U."""
     if len(a) < 2 or len(b) < 2:
         return _verdict("mann_whitney_u", None)
-    return _verdict("mann_whitney_u", float(stats.mannwhitneyu(a, b).pvalue))
+    return _verdict("mann_whitney_u", float(stats().mannwhitneyu(a, b).pvalue))
