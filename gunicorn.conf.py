@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -48,10 +47,6 @@ if os.environ.get("PODIUM_CONTROL_SOCKET"):
     control_socket = os.environ["PODIUM_CONTROL_SOCKET"]
 else:
     control_socket_disable = True
-# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). A request
-# thread that wakes while a background thread (the prediction log's writer, the monitor) computes
-# waits up to this long, a tail stall of several small requests; a shorter turn bounds it.
-SWITCH_INTERVAL = float(os.environ.get("PODIUM_GIL_SWITCH_MS", 5)) / 1000
 # Each worker sizes TensorFlow's thread pools to its share of the cores.
 os.environ.setdefault("PODIUM_FRAMEWORK_THREADS", str(max(1, _cores // workers)))
 
@@ -184,7 +179,6 @@ def post_worker_init(worker):
     for its own models first, so no request reaches a worker that would answer "still loading".
     With PODIUM_LISTEN_WHEN_LOADED every worker waits, then its slot's socket starts listening.
     """
-    sys.setswitchinterval(SWITCH_INTERVAL)
     app = worker.wsgi
     service = getattr(app, "extensions", {}).get("podium.service")
     if service is None or not app.config.get("BACKGROUND_LOADING", True):
