@@ -38,7 +38,8 @@ def bodies(store: Path, model: str) -> dict[str, tuple[str, bytes]]:
         json.loads((store / model / "1" / "heldout.json").read_text())["x"][0]
     flat = [float(x) for x in _flatten(row)]
     v2_shape = [1, *_shape(row)]
-    v2 = {"inputs": [{"name": "input", "shape": v2_shape, "datatype": "FP32", "data": flat}]}
+    name = "image" if len(v2_shape) > 2 else "input"  # the name Podium's v2 metadata gives each kind
+    v2 = {"inputs": [{"name": name, "shape": v2_shape, "datatype": "FP32", "data": flat}]}
     return {f"{model} v1": (f"/api/v1/models/{model}:predict", json.dumps({"instances": [row]}).encode()),
             f"{model} v2": (f"/api/v2/models/{model}/infer", json.dumps(v2).encode())}
 
