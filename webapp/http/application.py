@@ -24,10 +24,11 @@ class PodiumFlask(Flask):
         self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        known = self._sync.get(func) if type(func) is FunctionType else None
-        if known is not None:
-            return known
-        sync = super().ensure_sync(func)
-        if type(func) is FunctionType and len(self._sync) < REMEMBERED:
-            self._sync[func] = sync
-        return sync
+        if type(func) is not FunctionType:
+            return super().ensure_sync(func)
+        known = self._sync.get(func)
+        if known is None:
+            known = super().ensure_sync(func)
+            if len(self._sync) < REMEMBERED:
+                self._sync[func] = known
+        return known

@@ -82,7 +82,7 @@ def _logged(watch: Monitoring, where: Target, decode: Decoder) -> Answer:
     here = g._get_current_object()  # one proxy lookup for the four reads of `g` below
     uploads = seen[1].images if isinstance(seen[1], Images) else None
     watch.log.submit(answer_record(answer, here.request_id, _elapsed(here), _source(),
-                                   caller=here.get("user") or where.caller,
+                                   caller=_who(where, here),
                                    client_request_id=here.client_request_id, uploads=uploads))
     return answer
 
@@ -126,5 +126,5 @@ def _source() -> str:
     return "page"
 
 
-def _who(where: Target) -> str | None:
-    return g.get("user") or where.caller
+def _who(where: Target, here: Any = g) -> str | None:
+    return here.get("user") or where.caller

@@ -1,7 +1,8 @@
 """TF Serving REST views: parse → one service call → encode, a few lines each.
 
 Plain Flask views rather than flask-restful resources: its per-request dispatch (method lookup,
-representation choice, an error router patched over the whole app) cost ~10 % of a prediction.
+representation choice, an error router patched over the whole app) made ~70 of a prediction's
+~1,300 function calls.
 Each view carries `auth.login_required` itself and answers through `json_response`.
 """
 

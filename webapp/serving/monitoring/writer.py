@@ -55,8 +55,7 @@ class PredictionLog:
     # -- the request path ---------------------------------------------------------------------
     def submit(self, record: PredictionRecord) -> bool:
         """Queue a record if its model's sampling keeps it; False when sampled out or dropped."""
-        sampler = self.sampler
-        rate = sampler.rates.get(record.model, sampler.default_rate)  # sampler.rate, inlined
+        rate = self.sampler.rate(record.model)
         if rate < 1.0 and not self._sampled(record):
             return False
         queue = self._queue
